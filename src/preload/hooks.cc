@@ -1,0 +1,71 @@
+// The exported hooks, generated from hooks.def: each resolves the next
+// definition, calls it, and reports what happened. Nothing here formats,
+// encodes or writes.
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "preload/real_functions.h"
+#include "preload/report.h"
+#include "preload/shim.h"
+
+// The fortified entry points that _FORTIFY_SOURCE builds call instead of
+// read, recv and recvfrom; glibc declares them only for fortified code.
+extern "C" {
+ssize_t __read_chk(int fd, void* buf, size_t count, size_t buflen);
+ssize_t __recv_chk(int fd, void* buf, size_t len, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, int flags,
+                       struct sockaddr* addr, socklen_t* addrlen);
+}
+
+namespace tapshim::preload {
+namespace {
+
+// A hooked function whose libc counterpart is missing fails as the kernel
+// would for an unknown system call.
+template <typename Result>
+Result missingFunction() {
+  errno = ENOSYS;
+  return static_cast<Result>(-1);
+}
+
+}  // namespace
+}  // namespace tapshim::preload
+
+#define TAP_NOTHING ((void)0)
+#define TAP_EXPORT __attribute__((visibility("default")))
+
+#define TAP_HOOK(ret, name, params, args, before, after)                        \
+  extern "C" TAP_EXPORT ret name params {                                       \
+    using namespace tapshim::preload;                                           \
+    const real::name##_fn next = real::name();                                  \
+    if (next == nullptr) return missingFunction<ret>();                         \
+    if (engine() == nullptr) return next args;                                  \
+    {                                                                           \
+      ErrnoKeeper keep;                                                         \
+      before;                                                                   \
+    }                                                                           \
+    ret result = next args;                                                     \
+    {                                                                           \
+      ErrnoKeeper keep;                                                         \
+      after;                                                                    \
+    }                                                                           \
+    return result;                                                              \
+  }
+#define TAP_HOOK_VOID(name, params, args, before) \
+  extern "C" TAP_EXPORT void name params {        \
+    using namespace tapshim::preload;             \
+    const real::name##_fn next = real::name();    \
+    if (next == nullptr) return;                  \
+    if (engine() != nullptr) {                    \
+      ErrnoKeeper keep;                           \
+      before;                                     \
+    }                                             \
+    next args;                                    \
+  }
+#define TAP_HOOK_CUSTOM(ret, name, params)
+#include "preload/hooks.def"

@@ -1,0 +1,27 @@
+// The next definition of every hooked function (libc's), found lazily with
+// dlsym(RTLD_NEXT) on first use and cached. One accessor per hooks.def row:
+// real::read() returns libc's read, or nullptr if there is none.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
+namespace tapshim::preload::real {
+
+#define TAP_HOOK(ret, name, params, args, before, after) \
+  using name##_fn = ret(*) params;                       \
+  name##_fn name();
+#define TAP_HOOK_VOID(name, params, args, before) \
+  using name##_fn = void(*) params;               \
+  name##_fn name();
+#define TAP_HOOK_CUSTOM(ret, name, params) \
+  using name##_fn = ret(*) params;         \
+  name##_fn name();
+#include "preload/hooks.def"
+#undef TAP_HOOK
+#undef TAP_HOOK_VOID
+#undef TAP_HOOK_CUSTOM
+
+}  // namespace tapshim::preload::real

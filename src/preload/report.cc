@@ -1,0 +1,153 @@
+#include "preload/report.h"
+
+#include <linux/close_range.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "preload/shim.h"
+
+namespace tapshim::preload::report {
+namespace {
+
+using core::Direction;
+using core::IoSlices;
+using core::TapEngine;
+
+void data(int fd, Direction direction, const iovec* iov, size_t count, size_t total) {
+  const IoSlices slices(iov, count, total);
+  if (!withEngine([&](TapEngine& engine) { engine.onData(fd, direction, slices); })) {
+    // Inside the shim already (a signal handler): the trace shows a gap.
+    if (core::TapEngine* active = engine()) active->onUnrecorded(fd, direction);
+  }
+}
+
+void single(int fd, Direction direction, const void* buffer, size_t total) {
+  iovec slice{const_cast<void*>(buffer), total};
+  data(fd, direction, &slice, 1, total);
+}
+
+// SCM_RIGHTS brings new fds into the process: whatever was known about
+// those numbers is stale. (The sockets are adopted at their first I/O.)
+void forgetPassedFds(const msghdr* message) {
+  if (message->msg_control == nullptr) return;
+  for (cmsghdr* header = CMSG_FIRSTHDR(const_cast<msghdr*>(message)); header != nullptr;
+       header = CMSG_NXTHDR(const_cast<msghdr*>(message), header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const int* fds = reinterpret_cast<const int*>(CMSG_DATA(header));
+    withEngine([&](TapEngine& engine) {
+      for (size_t i = 0; i < count; ++i) engine.onSocketCreated(fds[i]);
+    });
+  }
+}
+
+}  // namespace
+
+void received(int fd, ssize_t result, const void* buffer, int flags) {
+  if (result <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE))) return;
+  if (flags & MSG_TRUNC) {
+    // TCP discards the bytes instead of copying them: the program consumed
+    // data the shim never sees.
+    withEngine([&](TapEngine& engine) { engine.onUnseen(fd, Direction::kRead); });
+    return;
+  }
+  single(fd, Direction::kRead, buffer, static_cast<size_t>(result));
+}
+
+void receivedVector(int fd, ssize_t result, const iovec* iov, int iovcnt) {
+  if (result <= 0) return;
+  data(fd, Direction::kRead, iov, static_cast<size_t>(iovcnt), static_cast<size_t>(result));
+}
+
+void receivedMessage(int fd, ssize_t result, const msghdr* message, int flags) {
+  if (result < 0 || message == nullptr) return;
+  forgetPassedFds(message);
+  if (result == 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE))) return;
+  if (flags & MSG_TRUNC) {
+    withEngine([&](TapEngine& engine) { engine.onUnseen(fd, Direction::kRead); });
+    return;
+  }
+  data(fd, Direction::kRead, message->msg_iov, message->msg_iovlen, static_cast<size_t>(result));
+}
+
+void receivedMessages(int fd, int result, const mmsghdr* messages, int flags) {
+  for (int i = 0; i < result; ++i) {
+    receivedMessage(fd, messages[i].msg_len, &messages[i].msg_hdr, flags);
+  }
+}
+
+void sent(int fd, ssize_t result, const void* buffer) {
+  if (result <= 0) return;
+  single(fd, Direction::kWrite, buffer, static_cast<size_t>(result));
+}
+
+void sentVector(int fd, ssize_t result, const iovec* iov, int iovcnt) {
+  if (result <= 0) return;
+  data(fd, Direction::kWrite, iov, static_cast<size_t>(iovcnt), static_cast<size_t>(result));
+}
+
+void sentMessage(int fd, ssize_t result, const msghdr* message) {
+  if (result <= 0 || message == nullptr) return;
+  data(fd, Direction::kWrite, message->msg_iov, message->msg_iovlen, static_cast<size_t>(result));
+}
+
+void sentMessages(int fd, int result, const mmsghdr* messages) {
+  for (int i = 0; i < result; ++i) sentMessage(fd, messages[i].msg_len, &messages[i].msg_hdr);
+}
+
+void created(int result) {
+  if (result < 0) return;
+  withEngine([&](TapEngine& engine) { engine.onSocketCreated(result); });
+}
+
+void connected(int fd, int result, const sockaddr* address, socklen_t length) {
+  const int error = errno;  // the real connect's
+  bool completed;
+  if (result == 0 || error == EISCONN) {
+    completed = true;
+  } else if (error == EINPROGRESS || error == EALREADY || error == EINTR) {
+    // EINTR: the connection attempt goes on asynchronously, as with EINPROGRESS.
+    completed = false;
+  } else {
+    return;
+  }
+  withEngine([&](TapEngine& engine) { engine.onConnect(fd, address, length, completed); });
+}
+
+void accepted(int result) {
+  if (result < 0) return;
+  withEngine([&](TapEngine& engine) { engine.onAccepted(result); });
+}
+
+void shutDown(int fd, int how, int result) {
+  if (result != 0) return;
+  withEngine([&](TapEngine& engine) { engine.onShutdown(fd, how); });
+}
+
+void duplicated(int old_fd, int result) {
+  if (result < 0) return;
+  withEngine([&](TapEngine& engine) { engine.onDuplicated(old_fd, result); });
+}
+
+void closing(int fd) {
+  withEngine([&](TapEngine& engine) { engine.onClose(fd); });
+}
+
+void closingRange(unsigned int first, unsigned int last, int flags) {
+  // CLOSE_RANGE_CLOEXEC only marks the fds; a range the kernel rejects
+  // closes nothing.
+  if ((flags & CLOSE_RANGE_CLOEXEC) || first > last) return;
+  withEngine([&](TapEngine& engine) { engine.onCloseRange(first, last); });
+}
+
+void closingFrom(int first) {
+  if (first < 0) return;
+  withEngine([&](TapEngine& engine) { engine.onCloseRange(static_cast<unsigned>(first), UINT_MAX); });
+}
+
+void exiting() {
+  withEngine([](TapEngine& engine) { engine.flushAll(); });
+}
+
+}  // namespace tapshim::preload::report

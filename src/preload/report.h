@@ -1,0 +1,33 @@
+// What a hook tells the tap core after (or, for closing, before) the real
+// call: each function turns one call's arguments and result into engine
+// verbs. They run only when tapping is on, with errno already saved.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+namespace tapshim::preload::report {
+
+void received(int fd, ssize_t result, const void* buffer, int flags);
+void receivedVector(int fd, ssize_t result, const iovec* iov, int iovcnt);
+void receivedMessage(int fd, ssize_t result, const msghdr* message, int flags);
+void receivedMessages(int fd, int result, const mmsghdr* messages, int flags);
+
+void sent(int fd, ssize_t result, const void* buffer);
+void sentVector(int fd, ssize_t result, const iovec* iov, int iovcnt);
+void sentMessage(int fd, ssize_t result, const msghdr* message);
+void sentMessages(int fd, int result, const mmsghdr* messages);
+
+void created(int result);
+void connected(int fd, int result, const sockaddr* address, socklen_t length);
+void accepted(int result);
+void shutDown(int fd, int how, int result);
+void duplicated(int old_fd, int result);
+void closing(int fd);
+void closingRange(unsigned int first, unsigned int last, int flags);
+void closingFrom(int first);
+// The process ends without running destructors (_exit, _Exit).
+void exiting();
+
+}  // namespace tapshim::preload::report

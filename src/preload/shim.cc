@@ -1,0 +1,78 @@
+#include "preload/shim.h"
+
+#include <pthread.h>
+#include <sys/auxv.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "tap_core/clock.h"
+#include "tap_core/config.h"
+#include "tap_core/diagnostics.h"
+#include "tap_core/environment.h"
+#include "tap_core/file_per_tap_sink.h"
+#include "tap_core/proto_binary_encoder.h"
+#include "tap_core/socket_probe.h"
+#include "tap_core/trace_ids.h"
+
+namespace tapshim::preload {
+
+__thread bool t_inside_shim = false;
+
+namespace {
+
+std::once_flag g_once;
+std::atomic<core::TapEngine*> g_engine{nullptr};
+std::atomic<bool> g_initialized{false};
+
+void forkChild() {
+  if (core::TapEngine* active = g_engine.load(std::memory_order_acquire)) active->onForkChild();
+}
+
+void initialize() {
+  const core::Environment environment = core::Environment::snapshotTapVariables();
+  core::ConfigResult parsed = core::parseConfig(environment);
+  if (!parsed.error.empty()) {
+    core::reportOnce(core::Problem::kConfiguration, {parsed.error});
+    return;
+  }
+  if (!parsed.config.enabled) return;
+  if (getauxval(AT_SECURE) != 0) {
+    // Traces hold secrets: a set-uid program's traffic is not for its caller.
+    core::reportOnce(core::Problem::kSecureExecution,
+                     {"set-uid/set-gid program: not tapping"});
+    return;
+  }
+  // These live until the process ends: traces are still written at exit,
+  // after static destructors may have run.
+  auto* config = new core::Config(std::move(parsed.config));
+  auto* ids = new core::TraceIds();
+  auto* clock = new core::WallClock();
+  auto* sink = new core::FilePerTapSink(config->path_prefix, *ids);
+  auto* encoder = new core::ProtoBinaryEncoder();
+  auto* probe = new core::KernelSocketProbe();
+  auto* active = new core::TapEngine(*config, *clock, *sink, *encoder, *probe, *ids);
+  pthread_atfork(nullptr, nullptr, &forkChild);
+  g_engine.store(active, std::memory_order_release);
+}
+
+__attribute__((constructor)) void initializeAtLoad() { engine(); }
+
+__attribute__((destructor)) void flushAtExit() {
+  withEngine([](core::TapEngine& active) { active.flushAll(); });
+}
+
+}  // namespace
+
+core::TapEngine* engine() {
+  if (!g_initialized.load(std::memory_order_acquire)) {
+    ErrnoKeeper keep;
+    std::call_once(g_once, [] {
+      initialize();
+      g_initialized.store(true, std::memory_order_release);
+    });
+  }
+  return g_engine.load(std::memory_order_acquire);
+}
+
+}  // namespace tapshim::preload

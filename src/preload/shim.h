@@ -1,0 +1,45 @@
+// The process-wide state of the preload library: the tap engine (or none,
+// when tapping is off), created once from the environment, and the guard
+// that keeps a thread from entering the tap core twice.
+#pragma once
+
+#include <cerrno>
+
+#include "tap_core/tap_engine.h"
+
+namespace tapshim::preload {
+
+// The engine, or nullptr when the shim is inert (no TAP_PATH_PREFIX, a
+// configuration error, a set-uid program). The first call, from the
+// constructor or from a hook that runs before it, reads the configuration.
+core::TapEngine* engine();
+
+// True while this thread runs tap-core code. A hook entered then (from a
+// signal handler, say) must not take the core's locks again.
+extern __thread bool t_inside_shim __attribute__((tls_model("initial-exec")));
+
+// Runs work(engine) unless tapping is off or this thread is already inside
+// the shim. Returns whether it ran.
+template <typename Work>
+bool withEngine(Work&& work) {
+  core::TapEngine* active = engine();
+  if (active == nullptr || t_inside_shim) return false;
+  t_inside_shim = true;
+  work(*active);
+  t_inside_shim = false;
+  return true;
+}
+
+// Keeps the host's errno across the shim's own work.
+class ErrnoKeeper {
+ public:
+  ErrnoKeeper() : saved_(errno) {}
+  ~ErrnoKeeper() { errno = saved_; }
+  ErrnoKeeper(const ErrnoKeeper&) = delete;
+  ErrnoKeeper& operator=(const ErrnoKeeper&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace tapshim::preload

@@ -1,0 +1,88 @@
+// fd -> tapped connection, read without locks on every hooked call.
+//
+// Two levels: a fixed array of chunk pointers, and chunks of 1024 slots
+// mapped on first use. Start-up and exit touch nothing in proportion to
+// the fd space, and an fd the program never used costs no memory.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace tapshim::core {
+
+class TappedConnection;
+
+class FdTable {
+ public:
+  static constexpr int kChunkBits = 10;
+  static constexpr int kChunkSlots = 1 << kChunkBits;
+  static constexpr int kChunks = 1024;
+  // fds at or above this are never tapped (the shim says so once).
+  static constexpr int kMaxFd = kChunks * kChunkSlots;
+
+  // A slot value meaning "this fd was looked at and is not tapped".
+  static TappedConnection* const kNotTapped;
+
+  // The slot's value: nullptr (never seen), kNotTapped, or a connection.
+  TappedConnection* get(int fd) const {
+    if (fd < 0 || fd >= kMaxFd) return kNotTapped;
+    Slot* chunk = chunks_[fd >> kChunkBits].load(std::memory_order_acquire);
+    if (chunk == nullptr) return nullptr;
+    return chunk[fd & (kChunkSlots - 1)].load(std::memory_order_acquire);
+  }
+
+  // Replaces the slot's value and returns the old one. False from
+  // `stored` when the fd is out of range or memory is short.
+  TappedConnection* exchange(int fd, TappedConnection* value, bool* stored = nullptr);
+  // Sets the slot if it still holds `expected`.
+  bool compareAndSet(int fd, TappedConnection* expected, TappedConnection* value);
+
+  // Calls visit(fd, connection) for every slot in [first, last] holding a
+  // connection (not kNotTapped).
+  template <typename Visitor>
+  void forEachConnection(unsigned first, unsigned last, Visitor&& visit) const {
+    if (first >= static_cast<unsigned>(kMaxFd)) return;
+    if (last >= static_cast<unsigned>(kMaxFd)) last = kMaxFd - 1;
+    for (unsigned c = first >> kChunkBits; c <= (last >> kChunkBits); ++c) {
+      Slot* chunk = chunks_[c].load(std::memory_order_acquire);
+      if (chunk == nullptr) continue;
+      for (unsigned s = 0; s < static_cast<unsigned>(kChunkSlots); ++s) {
+        const unsigned fd = (c << kChunkBits) | s;
+        if (fd < first || fd > last) continue;
+        TappedConnection* value = chunk[s].load(std::memory_order_acquire);
+        if (value != nullptr && value != kNotTapped) visit(static_cast<int>(fd), value);
+      }
+    }
+  }
+
+  // Empties every slot in [first, last] (close_range, closefrom) and calls
+  // visit(fd, connection) for each connection taken out.
+  template <typename Visitor>
+  void clearRange(unsigned first, unsigned last, Visitor&& visit) {
+    if (first >= static_cast<unsigned>(kMaxFd)) return;
+    if (last >= static_cast<unsigned>(kMaxFd)) last = kMaxFd - 1;
+    for (unsigned c = first >> kChunkBits; c <= (last >> kChunkBits); ++c) {
+      Slot* chunk = chunks_[c].load(std::memory_order_acquire);
+      if (chunk == nullptr) continue;
+      for (unsigned s = 0; s < static_cast<unsigned>(kChunkSlots); ++s) {
+        const unsigned fd = (c << kChunkBits) | s;
+        if (fd < first || fd > last) continue;
+        if (chunk[s].load(std::memory_order_relaxed) == nullptr) continue;
+        TappedConnection* value = chunk[s].exchange(nullptr, std::memory_order_acq_rel);
+        if (value != nullptr && value != kNotTapped) visit(static_cast<int>(fd), value);
+      }
+    }
+  }
+
+  // In a forked child: forget every slot without touching the parent's
+  // connections (another thread may have held their locks).
+  void forgetAfterFork();
+
+ private:
+  using Slot = std::atomic<TappedConnection*>;
+  Slot* chunkFor(int fd);
+
+  std::atomic<Slot*> chunks_[kChunks] = {};
+};
+
+}  // namespace tapshim::core

@@ -1,0 +1,42 @@
+// Raw system calls for tap_core's own I/O.
+//
+// The preload library exports read, write, close and friends, so any call
+// from tap_core to those libc functions would re-enter the shim's hooks.
+// Everything tap_core does to the operating system goes through these
+// wrappers, which issue the system call directly. They return -errno on
+// failure instead of touching errno, so the host program's errno is never
+// disturbed by the shim's work.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tapshim::core::os {
+
+// Each returns the syscall's result, or -errno.
+long openFile(const char* path, int flags, int mode);
+long closeFd(int fd);
+long writeSome(int fd, const void* data, size_t size);
+// Writes everything, retrying short writes and EINTR. Returns 0 or -errno.
+long writeAll(int fd, const void* data, size_t size);
+long socketOption(int fd, int level, int name, int* value);
+long localAddress(int fd, sockaddr_storage* address, socklen_t* length);
+long peerAddress(int fd, sockaddr_storage* address, socklen_t* length);
+// Fills `size` bytes from the kernel's random source. Returns 0 or -errno.
+long randomBytes(void* data, size_t size);
+void* mapAnonymous(size_t size);  // nullptr on failure
+void unmap(void* address, size_t size);
+int processId();
+// The calling process's name (comm), at most 15 characters plus NUL.
+void processName(char (&name)[16]);
+// A static English description of errno value `error` (no allocation, no
+// locale), or "unknown error".
+const char* errorText(int error);
+// Wall-clock time in nanoseconds since the epoch.
+int64_t wallClockNanos();
+
+}  // namespace tapshim::core::os

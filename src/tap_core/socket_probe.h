@@ -1,0 +1,34 @@
+// What the kernel says about a socket: the seam between the tap engine and
+// getsockopt/getsockname/getpeername, faked in unit tests.
+#pragma once
+
+#include <sys/socket.h>
+
+#include "tap_core/trace_types.h"
+
+namespace tapshim::core {
+
+class SocketProbe {
+ public:
+  virtual ~SocketProbe() = default;
+  // True for a TCP socket over IPv4 or IPv6 (connected or not).
+  virtual bool isTcp(int fd) = 0;
+  // The local address, or unknown.
+  virtual Address localAddress(int fd) = 0;
+  // The peer's address; unknown when the socket is not connected.
+  virtual Address peerAddress(int fd) = 0;
+};
+
+class KernelSocketProbe final : public SocketProbe {
+ public:
+  // SocketProbe
+  bool isTcp(int fd) override;
+  Address localAddress(int fd) override;
+  Address peerAddress(int fd) override;
+};
+
+// Envoy's form of a socket address: the textual IP (IPv6 without brackets)
+// and port, or a unix path ("@name" for an abstract socket).
+Address addressFromSockaddr(const sockaddr* address, socklen_t length);
+
+}  // namespace tapshim::core

@@ -1,0 +1,82 @@
+// The tap core's entry points: what the preload layer reports after each
+// hooked call (AppScope's "do" verbs), turned into per-connection tapping.
+//
+// The engine knows fds, not symbols: it is driven by the hooks in
+// src/preload and, in unit tests, directly.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+
+#include "tap_core/config.h"
+#include "tap_core/fd_table.h"
+#include "tap_core/socket_probe.h"
+#include "tap_core/tapped_connection.h"
+#include "tap_core/tapper.h"
+
+namespace tapshim::core {
+
+class TapEngine {
+ public:
+  // Every collaborator must outlive the engine.
+  TapEngine(const Config& config, Clock& clock, Sink& sink, const TraceEncoder& encoder,
+            SocketProbe& probe, TraceIds& ids);
+
+  // socket() returned `fd`: forget anything stale recorded for that number.
+  void onSocketCreated(int fd);
+  // connect() returned 0 (`completed`) or failed with EINPROGRESS/EALREADY
+  // /EISCONN. `peer` is the address the program asked for.
+  void onConnect(int fd, const sockaddr* peer, socklen_t peer_length, bool completed);
+  // accept()/accept4() returned `fd`.
+  void onAccepted(int fd);
+  // A call moved data.size() > 0 bytes in `direction` on `fd`.
+  void onData(int fd, Direction direction, const IoSlices& data);
+  // A call moved bytes the shim could not see (recv with MSG_TRUNC).
+  void onUnseen(int fd, Direction direction);
+  // A hook could not record (it ran inside the shim on this thread, e.g.
+  // from a signal handler): mark a gap without taking any lock.
+  void onUnrecorded(int fd, Direction direction);
+  // shutdown(fd, how) succeeded.
+  void onShutdown(int fd, int how);
+  // dup/dup2/dup3/F_DUPFD made `new_fd` refer to what `old_fd` refers to.
+  void onDuplicated(int old_fd, int new_fd);
+  // close(fd) is about to be called (the socket is still open).
+  void onClose(int fd);
+  // close_range/closefrom is about to close [first, last].
+  void onCloseRange(unsigned first, unsigned last);
+  // In a forked child, before it runs on: new trace ids, and no state
+  // shared with the parent (inherited sockets are adopted at first I/O).
+  void onForkChild();
+  // The process is ending: write every open trace; record nothing after.
+  void flushAll();
+
+  const ProcessInfo& process() const { return process_; }
+
+ private:
+  using Origin = TappedConnection::Origin;
+  using State = TappedConnection::State;
+
+  TappedConnection* publish(int fd, Origin origin, State state, const ConnectionInfo& info);
+  TappedConnection* adopt(int fd);
+  // Runs `work(connection)` under the connection's lock if `fd` is (or,
+  // with `may_adopt`, becomes) a live tapped connection.
+  template <typename Work>
+  void withConnection(int fd, bool may_adopt, Work&& work);
+  // One fd stopped referring to `connection`; the last one ends it. `fd`
+  // is still open (or -1 when it no longer names this socket).
+  void detach(int fd, TappedConnection* connection);
+  void purge(int fd);
+  // Writes the trace if the connection was established; state -> kClosed.
+  void finishLocked(int fd, TappedConnection* connection);
+
+  ProcessInfo process_;
+  TapperContext context_;
+  SocketProbe& probe_;
+  TraceIds& ids_;
+  FdTable table_;
+  ConnectionPool pool_;
+  std::atomic<bool> exiting_{false};
+};
+
+}  // namespace tapshim::core

@@ -1,0 +1,52 @@
+#include "tap_core/tapped_connection.h"
+
+#include <new>
+
+#include "tap_core/diagnostics.h"
+#include "tap_core/os.h"
+
+namespace tapshim::core {
+
+TappedConnection* ConnectionPool::acquire() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (free_ == nullptr) {
+    void* slab = os::mapAnonymous(kSlabBytes);
+    if (slab == nullptr) {
+      reportOnce(Problem::kOutOfMemory, {"out of memory for connections; some are not tapped"});
+      return nullptr;
+    }
+    auto* objects = static_cast<TappedConnection*>(slab);
+    const size_t count = kSlabBytes / sizeof(TappedConnection);
+    for (size_t i = 0; i < count; ++i) {
+      TappedConnection* object = new (&objects[i]) TappedConnection();
+      object->next_free_ = free_;
+      free_ = object;
+    }
+  }
+  TappedConnection* connection = free_;
+  free_ = connection->next_free_;
+  connection->next_free_ = nullptr;
+  return connection;
+}
+
+void TappedConnection::resetLocked() {
+  buffered.reset();
+  info = ConnectionInfo{};
+  fd_refs = 0;
+  pending_gap[0].store(false);
+  pending_gap[1].store(false);
+  state = State::kFree;
+}
+
+void ConnectionPool::release(TappedConnection* connection) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  connection->next_free_ = free_;
+  free_ = connection;
+}
+
+void ConnectionPool::forgetAfterFork() {
+  new (&mutex_) std::mutex();
+  free_ = nullptr;
+}
+
+}  // namespace tapshim::core

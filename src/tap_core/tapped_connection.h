@@ -1,0 +1,69 @@
+// The state of one tapped connection, shared by every fd that refers to it
+// (dup), and the pool these objects live in.
+//
+// Objects are type-stable: once made they are only ever reused as
+// TappedConnection, never freed. A hook reads the fd table without a lock
+// and may still hold a pointer to a connection that another thread has just
+// closed; locking its mutex and re-checking the fd table is then safe.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+
+#include "tap_core/buffered_tapper.h"
+#include "tap_core/trace_types.h"
+
+namespace tapshim::core {
+
+class TappedConnection {
+ public:
+  enum class State : uint8_t {
+    kFree,         // in the pool
+    kConnecting,   // non-blocking connect not yet known to have succeeded
+    kEstablished,  // recording
+    kClosed,       // trace written (at exit); fds may still refer to it
+  };
+  enum class Origin : uint8_t { kConnected, kAccepted, kAdopted };
+
+  // Guards every member below except pending_gap.
+  std::mutex mutex;
+  State state = State::kFree;
+  Origin origin = Origin::kConnected;
+  // How many fds refer to this connection; the last close ends it.
+  int fd_refs = 0;
+  ConnectionInfo info;
+  std::optional<BufferedTapper> buffered;
+  // Set without the lock by a hook that could not record (it ran inside
+  // the shim on the same thread, e.g. from a signal handler): the next
+  // recording first adds a gap for that direction.
+  std::atomic<bool> pending_gap[2] = {false, false};
+
+  PerSocketTapper* tapper() { return buffered ? &*buffered : nullptr; }
+  // Back to a blank kFree state; the caller holds `mutex`.
+  void resetLocked();
+
+ private:
+  friend class ConnectionPool;
+  TappedConnection* next_free_ = nullptr;
+};
+
+class ConnectionPool {
+ public:
+  // A connection in state kFree, reset; nullptr when memory is short.
+  TappedConnection* acquire();
+  // Back to the pool; the connection was reset (resetLocked) and its lock
+  // released.
+  void release(TappedConnection* connection);
+  // In a forked child: start with an empty pool, leaving the parent's
+  // objects untouched.
+  void forgetAfterFork();
+
+ private:
+  static constexpr size_t kSlabBytes = 64 * 1024;
+
+  std::mutex mutex_;
+  TappedConnection* free_ = nullptr;
+};
+
+}  // namespace tapshim::core

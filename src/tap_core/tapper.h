@@ -1,0 +1,41 @@
+// The per-connection recorder (Envoy's PerSocketTapper), and what all
+// tappers of a process share.
+#pragma once
+
+#include <cstdint>
+
+#include "tap_core/clock.h"
+#include "tap_core/sink.h"
+#include "tap_core/trace_encoder.h"
+#include "tap_core/trace_ids.h"
+#include "tap_core/trace_types.h"
+
+namespace tapshim::core {
+
+struct TapperContext {
+  Clock* clock = nullptr;
+  Sink* sink = nullptr;
+  const TraceEncoder* encoder = nullptr;
+  TraceIds* ids = nullptr;
+  const ProcessInfo* process = nullptr;
+  uint32_t max_buffered_rx_bytes = 1024;
+  uint32_t max_buffered_tx_bytes = 1024;
+};
+
+class PerSocketTapper {
+ public:
+  virtual ~PerSocketTapper() = default;
+  // Bytes the program received (the call's result counts, n > 0).
+  virtual void onRead(const IoSlices& data) = 0;
+  // Bytes the kernel accepted from the program (n > 0).
+  virtual void onWrite(const IoSlices& data) = 0;
+  // Bytes went by that the shim could not see (e.g. recv with MSG_TRUNC):
+  // recorded as an empty, truncated event, so the trace shows the gap.
+  virtual void onGap(Direction direction) = 0;
+  // The program shut down its sending side (shutdown SHUT_WR/SHUT_RDWR).
+  virtual void onHalfClose() = 0;
+  // The connection ended; `connection` holds its addresses. Called once.
+  virtual void onClose(const ConnectionInfo& connection) = 0;
+};
+
+}  // namespace tapshim::core

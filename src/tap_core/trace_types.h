@@ -1,0 +1,57 @@
+// Plain values that make up a socket trace, independent of any encoding.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tapshim::core {
+
+enum class Direction : uint8_t { kRead = 0, kWrite = 1 };
+
+// An endpoint as Envoy writes it: socket_address{address, port_value} for
+// IP, pipe{path} for a unix socket (abstract names as "@name").
+struct Address {
+  enum class Kind : uint8_t { kUnknown, kIp, kPipe };
+  static constexpr size_t kMaxText = 110;  // a unix path, or an IPv6 text
+
+  Kind kind = Kind::kUnknown;
+  uint8_t text_length = 0;
+  uint16_t port = 0;
+  char text[kMaxText] = {};
+
+  std::string_view textView() const { return {text, text_length}; }
+  bool known() const { return kind != Kind::kUnknown; }
+  static Address ip(std::string_view text, uint16_t port);
+  static Address pipe(std::string_view path);
+};
+
+struct ConnectionInfo {
+  Address local;
+  Address remote;
+};
+
+// Who wrote a trace: a tapshim extension, in binary formats only.
+struct ProcessInfo {
+  int pid = 0;
+  char name[16] = {};
+};
+
+// The bytes of one I/O call, possibly scattered (readv, recvmsg, ...).
+// Only the first `total` bytes count: the call's result.
+class IoSlices {
+ public:
+  IoSlices(const iovec* iov, size_t count, size_t total) : iov_(iov), count_(count), total_(total) {}
+  size_t total() const { return total_; }
+  // Copies the first min(n, total) bytes to `out`.
+  void copyPrefix(uint8_t* out, size_t n) const;
+
+ private:
+  const iovec* iov_;
+  size_t count_;
+  size_t total_;
+};
+
+}  // namespace tapshim::core
