@@ -1,0 +1,184 @@
+"""Shared helpers for tests that run real programs under libtapshim.so.
+
+meson passes the paths of the build's artefacts in the environment:
+  TAPSHIM_LIB     build/src/preload/libtapshim.so
+  TRACE_TO_JSON   build/tests/tools/trace_to_json (decodes with libprotobuf)
+Tests use only the standard library: servers run on loopback ports chosen
+at run time, and every trace is decoded by libprotobuf through
+trace_to_json, never by hand.
+"""
+import base64
+import contextlib
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+TAPSHIM_LIB = os.environ.get("TAPSHIM_LIB", "")
+TRACE_TO_JSON = os.environ.get("TRACE_TO_JSON", "")
+
+
+def require_artefacts():
+    for name, path in (("TAPSHIM_LIB", TAPSHIM_LIB), ("TRACE_TO_JSON", TRACE_TO_JSON)):
+        if not path or not os.path.exists(path):
+            raise RuntimeError(f"{name} is not set to a built file (got {path!r}); run under meson test")
+
+
+def free_port(family=socket.AF_INET):
+    """A TCP port that is free now on loopback (the kernel picks it)."""
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port, host="127.0.0.1", timeout=10.0):
+    deadline = time.monotonic() + timeout
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    while time.monotonic() < deadline:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def shim_env(prefix=None, **variables):
+    """The environment for a tapped program: LD_PRELOAD plus TAP_* settings."""
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith("TAP_"):
+            del env[key]
+    env["LD_PRELOAD"] = TAPSHIM_LIB
+    if prefix is not None:
+        env["TAP_PATH_PREFIX"] = prefix
+    for key, value in variables.items():
+        env[key] = str(value)
+    return env
+
+
+class Event:
+    def __init__(self, raw):
+        self.timestamp = raw.get("timestamp")
+        if "read" in raw:
+            self.kind, body = "read", raw["read"].get("data", {})
+            self.end_stream = False
+        elif "write" in raw:
+            self.kind, body = "write", raw["write"].get("data", {})
+            self.end_stream = raw["write"].get("end_stream", False)
+        else:
+            self.kind, body = "closed", {}
+            self.end_stream = False
+        self.has_body = "as_bytes" in body or "as_string" in body
+        self.data = base64.b64decode(body.get("as_bytes", ""))
+        self.truncated = body.get("truncated", False)
+
+    def __repr__(self):
+        return f"Event({self.kind}, {self.data[:40]!r}..., truncated={self.truncated})"
+
+
+def _address(raw):
+    if not raw:
+        return None
+    if "socket_address" in raw:
+        sa = raw["socket_address"]
+        return (sa.get("address", ""), sa.get("port_value", 0))
+    if "pipe" in raw:
+        return ("pipe", raw["pipe"].get("path", ""))
+    return None
+
+
+class Trace:
+    """One decoded trace file (a buffered SocketBufferedTrace)."""
+
+    def __init__(self, path, wrapper):
+        self.path = path
+        self.raw = wrapper
+        trace = wrapper["socket_buffered_trace"]
+        self.trace_id = int(trace.get("trace_id", "0"))
+        connection = trace.get("connection", {})
+        self.local = _address(connection.get("local_address"))
+        self.remote = _address(connection.get("remote_address"))
+        self.events = [Event(e) for e in trace.get("events", [])]
+        self.read_truncated = trace.get("read_truncated", False)
+        self.write_truncated = trace.get("write_truncated", False)
+        process = trace.get("tapshim_process", {})
+        self.pid = process.get("pid", 0)
+        self.process_name = process.get("name", "")
+
+    def received(self):
+        return b"".join(e.data for e in self.events if e.kind == "read")
+
+    def sent(self):
+        return b"".join(e.data for e in self.events if e.kind == "write")
+
+    def __repr__(self):
+        return (f"Trace({os.path.basename(self.path)}, local={self.local}, remote={self.remote}, "
+                f"{len(self.events)} events, pid={self.pid} {self.process_name})")
+
+
+def decode(paths):
+    """Decodes trace files with libprotobuf (trace_to_json); fails loudly."""
+    if not paths:
+        return []
+    done = subprocess.run([TRACE_TO_JSON, *paths], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AssertionError(f"trace_to_json failed: {done.stderr.strip()}")
+    traces = []
+    for line in done.stdout.splitlines():
+        item = json.loads(line)
+        traces.append(Trace(item["file"], item["trace"]))
+    return traces
+
+
+def load_traces(prefix):
+    """Every trace written under `prefix` (files "<prefix>_<id>.pb")."""
+    return decode(sorted(glob.glob(glob.escape(prefix) + "_*.pb")))
+
+
+class TapTestCase(unittest.TestCase):
+    """A test with its own temporary trace directory (self.prefix)."""
+
+    def setUp(self):
+        require_artefacts()
+        self.dir = tempfile.mkdtemp(prefix="tapshim-test-")
+        self.prefix = os.path.join(self.dir, "trace")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def traces(self):
+        return load_traces(self.prefix)
+
+    def trace_files(self):
+        return sorted(glob.glob(glob.escape(self.prefix) + "_*"))
+
+    def traces_to_port(self, port):
+        """Client-side traces of connections to `port`."""
+        return [t for t in self.traces() if t.remote and t.remote[1] == port]
+
+    def traces_from_port(self, port):
+        """Server-side traces of connections accepted on `port`."""
+        return [t for t in self.traces() if t.local and t.local[1] == port]
+
+
+@contextlib.contextmanager
+def background(command, env=None, cwd=None, port=None, host="127.0.0.1"):
+    """Runs a server for the duration of a `with` block, then stops it."""
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        if port is not None:
+            wait_for_port(port, host)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
