@@ -4,7 +4,6 @@
 #include <sys/auxv.h>
 
 #include <atomic>
-#include <mutex>
 
 #include "tap_core/clock.h"
 #include "tap_core/config.h"
@@ -21,7 +20,7 @@ __thread bool t_inside_shim = false;
 
 namespace {
 
-std::once_flag g_once;
+pthread_once_t g_once = PTHREAD_ONCE_INIT;
 std::atomic<core::TapEngine*> g_engine{nullptr};
 std::atomic<bool> g_initialized{false};
 
@@ -67,7 +66,7 @@ __attribute__((destructor)) void flushAtExit() {
 core::TapEngine* engine() {
   if (!g_initialized.load(std::memory_order_acquire)) {
     ErrnoKeeper keep;
-    std::call_once(g_once, [] {
+    pthread_once(&g_once, [] {
       initialize();
       g_initialized.store(true, std::memory_order_release);
     });

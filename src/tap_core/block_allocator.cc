@@ -39,7 +39,7 @@ BlockAllocator::Block BlockAllocator::allocate(size_t size) {
   }
   const size_t index = classIndex(size);
   const size_t capacity = size_t{1} << (index + kMinShift);
-  std::lock_guard<std::mutex> lock(mutex_);
+  LockGuard lock(mutex_);
   if (FreeBlock* head = free_[index]) {
     free_[index] = head->next;
     return Block{head, capacity};
@@ -55,12 +55,12 @@ void BlockAllocator::release(Block block) {
     return;
   }
   const size_t index = classIndex(block.capacity);
-  std::lock_guard<std::mutex> lock(mutex_);
+  LockGuard lock(mutex_);
   free_[index] = new (block.data) FreeBlock{free_[index]};
 }
 
 void BlockAllocator::forgetAfterFork() {
-  new (&mutex_) std::mutex();
+  mutex_.reinitialize();
   for (FreeBlock*& head : free_) head = nullptr;
   region_next_ = nullptr;
   region_end_ = nullptr;

@@ -9,7 +9,8 @@
 #pragma once
 
 #include <cstddef>
-#include <mutex>
+
+#include "tap_core/lock.h"
 
 namespace tapshim::core {
 
@@ -46,7 +47,7 @@ class BlockAllocator {
   static size_t classIndex(size_t size);
   void* carve(size_t size);
 
-  std::mutex mutex_;
+  Mutex mutex_;
   FreeBlock* free_[kClasses] = {};
   char* region_next_ = nullptr;
   char* region_end_ = nullptr;

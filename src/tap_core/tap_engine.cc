@@ -24,7 +24,7 @@ TappedConnection* TapEngine::publish(int fd, Origin origin, State state,
   TappedConnection* connection = pool_.acquire();
   if (connection == nullptr) return nullptr;
   {
-    std::lock_guard<std::mutex> lock(connection->mutex);
+    LockGuard lock(connection->mutex);
     connection->origin = origin;
     connection->state = state;
     connection->info = info;
@@ -34,7 +34,7 @@ TappedConnection* TapEngine::publish(int fd, Origin origin, State state,
   bool stored = false;
   TappedConnection* previous = table_.exchange(fd, connection, &stored);
   if (!stored) {
-    std::lock_guard<std::mutex> lock(connection->mutex);
+    LockGuard lock(connection->mutex);
     connection->resetLocked();
     pool_.release(connection);
     return nullptr;
@@ -55,7 +55,7 @@ void TapEngine::onConnect(int fd, const sockaddr* peer, socklen_t peer_length, b
   TappedConnection* existing = table_.get(fd);
   if (existing != nullptr && existing != FdTable::kNotTapped) {
     // A repeated connect() on a non-blocking socket reports completion.
-    std::lock_guard<std::mutex> lock(existing->mutex);
+    LockGuard lock(existing->mutex);
     if (table_.get(fd) == existing && completed && existing->state == State::kConnecting) {
       existing->state = State::kEstablished;
     }
@@ -100,7 +100,7 @@ TappedConnection* TapEngine::adopt(int fd) {
   TappedConnection* connection = pool_.acquire();
   if (connection == nullptr) return nullptr;
   {
-    std::lock_guard<std::mutex> lock(connection->mutex);
+    LockGuard lock(connection->mutex);
     connection->origin = Origin::kAdopted;
     connection->state = State::kEstablished;
     connection->info = info;
@@ -110,7 +110,7 @@ TappedConnection* TapEngine::adopt(int fd) {
   if (table_.compareAndSet(fd, nullptr, connection)) return connection;
   // Another thread adopted it first.
   {
-    std::lock_guard<std::mutex> lock(connection->mutex);
+    LockGuard lock(connection->mutex);
     connection->resetLocked();
   }
   pool_.release(connection);
@@ -127,7 +127,7 @@ void TapEngine::withConnection(int fd, bool may_adopt, Work&& work) {
     connection = adopt(fd);
     if (connection == nullptr) return;
   }
-  std::lock_guard<std::mutex> lock(connection->mutex);
+  LockGuard lock(connection->mutex);
   // The fd may have been closed (and the object reused) since the lookup.
   if (table_.get(fd) != connection) return;
   if (connection->state == State::kFree || connection->state == State::kClosed) return;
@@ -179,7 +179,7 @@ void TapEngine::onDuplicated(int old_fd, int new_fd) {
     return;
   }
   {
-    std::lock_guard<std::mutex> lock(source->mutex);
+    LockGuard lock(source->mutex);
     if (table_.get(old_fd) != source || source->state == State::kFree) return;
     ++source->fd_refs;
   }
@@ -212,7 +212,7 @@ void TapEngine::finishLocked(int fd, TappedConnection* connection) {
 
 void TapEngine::detach(int fd, TappedConnection* connection) {
   {
-    std::lock_guard<std::mutex> lock(connection->mutex);
+    LockGuard lock(connection->mutex);
     if (connection->state == State::kFree) return;
     if (--connection->fd_refs > 0) return;
     finishLocked(fd, connection);
@@ -232,7 +232,7 @@ void TapEngine::onForkChild() {
 void TapEngine::flushAll() {
   exiting_.store(true);
   table_.forEachConnection(0, FdTable::kMaxFd - 1, [this](int fd, TappedConnection* connection) {
-    std::lock_guard<std::mutex> lock(connection->mutex);
+    LockGuard lock(connection->mutex);
     if (table_.get(fd) != connection) return;
     if (connection->state == State::kConnecting || connection->state == State::kEstablished) {
       finishLocked(fd, connection);

@@ -8,7 +8,7 @@
 namespace tapshim::core {
 
 TappedConnection* ConnectionPool::acquire() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  LockGuard lock(mutex_);
   if (free_ == nullptr) {
     void* slab = os::mapAnonymous(kSlabBytes);
     if (slab == nullptr) {
@@ -39,13 +39,13 @@ void TappedConnection::resetLocked() {
 }
 
 void ConnectionPool::release(TappedConnection* connection) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  LockGuard lock(mutex_);
   connection->next_free_ = free_;
   free_ = connection;
 }
 
 void ConnectionPool::forgetAfterFork() {
-  new (&mutex_) std::mutex();
+  mutex_.reinitialize();
   free_ = nullptr;
 }
 

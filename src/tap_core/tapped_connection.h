@@ -8,10 +8,10 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
 #include <optional>
 
 #include "tap_core/buffered_tapper.h"
+#include "tap_core/lock.h"
 #include "tap_core/trace_types.h"
 
 namespace tapshim::core {
@@ -27,7 +27,7 @@ class TappedConnection {
   enum class Origin : uint8_t { kConnected, kAccepted, kAdopted };
 
   // Guards every member below except pending_gap.
-  std::mutex mutex;
+  Mutex mutex;
   State state = State::kFree;
   Origin origin = Origin::kConnected;
   // How many fds refer to this connection; the last close ends it.
@@ -62,7 +62,7 @@ class ConnectionPool {
  private:
   static constexpr size_t kSlabBytes = 64 * 1024;
 
-  std::mutex mutex_;
+  Mutex mutex_;
   TappedConnection* free_ = nullptr;
 };
 

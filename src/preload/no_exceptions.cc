@@ -1,0 +1,34 @@
+// The preload library is built without exceptions. The few standard
+// library templates it instantiates (std::string, std::vector, in the
+// constructor's configuration parsing) still name libstdc++'s throw
+// helpers; defining them here keeps the static libstdc++'s exception
+// machinery, and with it its own calls to read and close, out of the
+// library. They are reached only on allocation failure or a broken
+// invariant before tapping starts; without exceptions the outcome would be
+// std::terminate anyway, so say why and abort.
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace {
+
+[[noreturn]] void fail(const char* what) {
+  static const char kPrefix[] = "tapshim: fatal: ";
+  syscall(SYS_write, 2, kPrefix, sizeof(kPrefix) - 1);
+  syscall(SYS_write, 2, what, strlen(what));
+  syscall(SYS_write, 2, "\n", 1);
+  abort();
+}
+
+}  // namespace
+
+namespace std {
+
+void __throw_bad_alloc() { fail("out of memory"); }
+void __throw_length_error(const char* what) { fail(what); }
+void __throw_logic_error(const char* what) { fail(what); }
+void __throw_out_of_range_fmt(const char* format, ...) { fail(format); }
+
+}  // namespace std
