@@ -20,6 +20,12 @@ __thread bool t_inside_shim = false;
 
 namespace {
 
+// Set on the thread that reads the configuration. A hook it reaches while
+// doing so (a malloc such as jemalloc reads /proc with read(2) on its
+// first call) must forward the call, not wait for the initialisation it
+// is part of.
+__thread bool t_initializing __attribute__((tls_model("initial-exec"))) = false;
+
 pthread_once_t g_once = PTHREAD_ONCE_INIT;
 std::atomic<core::TapEngine*> g_engine{nullptr};
 std::atomic<bool> g_initialized{false};
@@ -65,9 +71,12 @@ __attribute__((destructor)) void flushAtExit() {
 
 core::TapEngine* engine() {
   if (!g_initialized.load(std::memory_order_acquire)) {
+    if (t_initializing) return nullptr;
     ErrnoKeeper keep;
     pthread_once(&g_once, [] {
+      t_initializing = true;
       initialize();
+      t_initializing = false;
       g_initialized.store(true, std::memory_order_release);
     });
   }
