@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdarg>
 
 #include "preload/real_functions.h"
@@ -27,6 +28,41 @@ int forwardFcntl(real::fcntl_fn next, int fd, int cmd, void* argument) {
     report::duplicated(fd, result);
   }
   return result;
+}
+
+// execl, execlp and execle take their arguments as a list; glibc turns the
+// list into an array and calls execve inside libc, out of the hooks' reach.
+// Collect the list here, write the traces, and call libc's array form.
+constexpr size_t kMaxListArguments = 4096;
+
+template <typename Exec>
+int forwardList(const char* arg, va_list& rest, bool has_environment, Exec&& exec) {
+  const char* argv[kMaxListArguments + 1];
+  size_t count = 0;
+  for (const char* next = arg; next != nullptr; next = va_arg(rest, const char*)) {
+    if (count == kMaxListArguments) {
+      errno = E2BIG;
+      return -1;
+    }
+    argv[count++] = next;
+  }
+  argv[count] = nullptr;
+  char* const* environment = has_environment ? va_arg(rest, char* const*) : environ;
+  return exec(const_cast<char* const*>(argv), environment);
+}
+
+// Writes the traces, then calls the real exec function.
+template <typename Exec, typename... Arguments>
+int callExec(Exec next, Arguments... arguments) {
+  if (next == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (engine() != nullptr) {
+    ErrnoKeeper keep;
+    report::executing();
+  }
+  return next(arguments...);
 }
 
 [[noreturn]] void forwardExit(real::_exit_fn next, int status) {
@@ -65,4 +101,37 @@ extern "C" TAP_EXPORT void _exit(int status) {
 extern "C" TAP_EXPORT void _Exit(int status) {
   tapshim::preload::forwardExit(
       reinterpret_cast<tapshim::preload::real::_exit_fn>(tapshim::preload::real::_Exit()), status);
+}
+
+extern "C" TAP_EXPORT int execl(const char* path, const char* arg, ...) {
+  using namespace tapshim::preload;
+  va_list rest;
+  va_start(rest, arg);
+  const int result = forwardList(arg, rest, false, [&](char* const* argv, char* const*) {
+    return callExec(real::execv(), path, argv);
+  });
+  va_end(rest);
+  return result;
+}
+
+extern "C" TAP_EXPORT int execlp(const char* file, const char* arg, ...) {
+  using namespace tapshim::preload;
+  va_list rest;
+  va_start(rest, arg);
+  const int result = forwardList(arg, rest, false, [&](char* const* argv, char* const*) {
+    return callExec(real::execvp(), file, argv);
+  });
+  va_end(rest);
+  return result;
+}
+
+extern "C" TAP_EXPORT int execle(const char* path, const char* arg, ...) {
+  using namespace tapshim::preload;
+  va_list rest;
+  va_start(rest, arg);
+  const int result = forwardList(arg, rest, true, [&](char* const* argv, char* const* envp) {
+    return callExec(real::execve(), path, argv, envp);
+  });
+  va_end(rest);
+  return result;
 }

@@ -1,6 +1,8 @@
 // The exported hooks, generated from hooks.def: each resolves the next
 // definition, calls it, and reports what happened. Nothing here formats,
 // encodes or writes.
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -45,6 +47,7 @@ Result missingFunction() {
     const real::name##_fn next = real::name();                                  \
     if (next == nullptr) return missingFunction<ret>();                         \
     if (engine() == nullptr) return next args;                                  \
+    report::CallState call;                                                     \
     {                                                                           \
       ErrnoKeeper keep;                                                         \
       before;                                                                   \

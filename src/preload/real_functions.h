@@ -3,6 +3,8 @@
 // real::read() returns libc's read, or nullptr if there is none.
 #pragma once
 
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>

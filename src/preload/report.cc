@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "preload/shim.h"
+#include "tap_core/os.h"
 
 namespace tapshim::preload::report {
 namespace {
@@ -96,6 +97,32 @@ void sentMessages(int fd, int result, const mmsghdr* messages) {
   for (int i = 0; i < result; ++i) sentMessage(fd, messages[i].msg_len, &messages[i].msg_hdr);
 }
 
+void sendingFile(CallState& call, int out_fd, int in_fd, const off_t* offset) {
+  withEngine([&](TapEngine& engine) {
+    if (!engine.mayBeTapped(out_fd)) return;
+    call.file_position = offset != nullptr ? *offset : core::os::filePosition(in_fd);
+  });
+}
+
+void sentFile(const CallState& call, int out_fd, int in_fd, ssize_t result) {
+  if (result <= 0) return;
+  if (call.file_position < 0) {
+    // Tapped after all (adopted), or a file without a position: a gap.
+    withEngine([&](TapEngine& engine) { engine.onUnseen(out_fd, Direction::kWrite); });
+    return;
+  }
+  const IoSlices slices = IoSlices::fromFile(in_fd, call.file_position, static_cast<size_t>(result));
+  withEngine([&](TapEngine& engine) { engine.onData(out_fd, Direction::kWrite, slices); });
+}
+
+void spliced(int fd_in, int fd_out, ssize_t result) {
+  if (result <= 0) return;
+  withEngine([&](TapEngine& engine) {
+    engine.onUnseen(fd_in, Direction::kRead);
+    engine.onUnseen(fd_out, Direction::kWrite);
+  });
+}
+
 void created(int result) {
   if (result < 0) return;
   withEngine([&](TapEngine& engine) { engine.onSocketCreated(result); });
@@ -146,8 +173,27 @@ void closingFrom(int first) {
   withEngine([&](TapEngine& engine) { engine.onCloseRange(static_cast<unsigned>(first), UINT_MAX); });
 }
 
+namespace {
+
+// A vfork child (no fork handler ran: the pid is still the parent's)
+// shares the parent's memory: ending connections there would write the
+// parent's traces early and stop its tapping.
+bool inVforkChild(const TapEngine& engine) {
+  return engine.process().pid != core::os::processId();
+}
+
+}  // namespace
+
 void exiting() {
-  withEngine([](TapEngine& engine) { engine.flushAll(); });
+  withEngine([](TapEngine& engine) {
+    if (!inVforkChild(engine)) engine.flushAll();
+  });
+}
+
+void executing() {
+  withEngine([](TapEngine& engine) {
+    if (!inVforkChild(engine)) engine.onExec();
+  });
 }
 
 }  // namespace tapshim::preload::report

@@ -7,7 +7,16 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <cstdint>
+
 namespace tapshim::preload::report {
+
+// What a hook's `before` step learnt, for its `after` step.
+struct CallState {
+  // sendfile: where in the input file the bytes start; -1 when the output
+  // is not a tapped socket or the position is unknown.
+  int64_t file_position = -1;
+};
 
 void received(int fd, ssize_t result, const void* buffer, int flags);
 void receivedVector(int fd, ssize_t result, const iovec* iov, int iovcnt);
@@ -19,6 +28,10 @@ void sentVector(int fd, ssize_t result, const iovec* iov, int iovcnt);
 void sentMessage(int fd, ssize_t result, const msghdr* message);
 void sentMessages(int fd, int result, const mmsghdr* messages);
 
+void sendingFile(CallState& call, int out_fd, int in_fd, const off_t* offset);
+void sentFile(const CallState& call, int out_fd, int in_fd, ssize_t result);
+void spliced(int fd_in, int fd_out, ssize_t result);
+
 void created(int result);
 void connected(int fd, int result, const sockaddr* address, socklen_t length);
 void accepted(int result);
@@ -29,5 +42,7 @@ void closingRange(unsigned int first, unsigned int last, int flags);
 void closingFrom(int first);
 // The process ends without running destructors (_exit, _Exit).
 void exiting();
+// The process is about to exec another program.
+void executing();
 
 }  // namespace tapshim::preload::report

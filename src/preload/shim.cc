@@ -30,6 +30,10 @@ pthread_once_t g_once = PTHREAD_ONCE_INIT;
 std::atomic<core::TapEngine*> g_engine{nullptr};
 std::atomic<bool> g_initialized{false};
 
+void forkParent() {
+  if (core::TapEngine* active = g_engine.load(std::memory_order_acquire)) active->onForkParent();
+}
+
 void forkChild() {
   if (core::TapEngine* active = g_engine.load(std::memory_order_acquire)) active->onForkChild();
 }
@@ -57,7 +61,7 @@ void initialize() {
   auto* encoder = new core::ProtoBinaryEncoder();
   auto* probe = new core::KernelSocketProbe();
   auto* active = new core::TapEngine(*config, *clock, *sink, *encoder, *probe, *ids);
-  pthread_atfork(nullptr, nullptr, &forkChild);
+  pthread_atfork(nullptr, &forkParent, &forkChild);
   g_engine.store(active, std::memory_order_release);
 }
 

@@ -70,6 +70,14 @@ void BufferedTapper::onClose(const ConnectionInfo& connection) {
   events_.clear();
 }
 
+void BufferedTapper::onHandedOver(const ConnectionInfo& connection) {
+  if (!closed_ && events_.empty()) {
+    closed_ = true;
+    return;
+  }
+  onClose(connection);
+}
+
 void BufferedTapper::submit(const ConnectionInfo& connection) {
   uint64_t trace_id = trace_id_;
   const int token = context_.sink->open(&trace_id, context_.encoder->extension());

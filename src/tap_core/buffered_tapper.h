@@ -20,6 +20,7 @@ class BufferedTapper final : public PerSocketTapper {
   void onGap(Direction direction) override;
   void onHalfClose() override;
   void onClose(const ConnectionInfo& connection) override;
+  void onHandedOver(const ConnectionInfo& connection) override;
 
   uint64_t traceId() const { return trace_id_; }
 
@@ -35,7 +36,8 @@ class BufferedTapper final : public PerSocketTapper {
   // (read_truncated / write_truncated): indexed by Direction.
   uint64_t used_[2] = {0, 0};
   bool truncated_[2] = {false, false};
-  int64_t last_timestamp_ = 0;
+  // No floor before the first event: a clock before the epoch is kept.
+  int64_t last_timestamp_ = INT64_MIN;
   bool closed_ = false;
 };
 

@@ -22,6 +22,7 @@ uint8_t* ByteBuffer::grow(size_t extra) {
 }
 
 bool ByteBuffer::append(const void* bytes, size_t size) {
+  if (size == 0) return true;  // grow(0) on an empty buffer has no address to give
   uint8_t* destination = grow(size);
   if (destination == nullptr) return false;
   if (size > 0) std::memcpy(destination, bytes, size);

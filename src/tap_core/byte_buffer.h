@@ -27,6 +27,10 @@ class ByteBuffer {
   std::string_view view() const {
     return {static_cast<const char*>(block_.data), size_};
   }
+  // Drops bytes past `size` (no-op if the buffer is not longer).
+  void shrink(size_t size) {
+    if (size < size_) size_ = size;
+  }
   // Forgets the contents and gives the memory back.
   void reset();
 

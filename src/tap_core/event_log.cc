@@ -13,8 +13,14 @@ bool EventLog::append(int64_t timestamp_ns, EventKind kind, const IoSlices& slic
   header.length = static_cast<uint32_t>(kept);
   header.kind = static_cast<uint8_t>(kind);
   header.flags = (truncated ? kTruncated : 0) | (end_stream ? kEndStream : 0);
+  const size_t copied = slices.copyPrefix(record + sizeof(Header), kept);
+  if (copied < kept) {
+    // A file shrank under sendfile: keep what could be read, marked cut.
+    header.length = static_cast<uint32_t>(copied);
+    header.flags |= kTruncated;
+    buffer_.shrink(offset + recordSize(copied));
+  }
   *reinterpret_cast<Header*>(record) = header;
-  slices.copyPrefix(record + sizeof(Header), kept);
   last_offset_ = offset;
   ++count_;
   return true;

@@ -50,6 +50,12 @@ long writeAll(int fd, const void* data, size_t size) {
   return 0;
 }
 
+long readAt(int fd, void* data, size_t size, int64_t offset) {
+  return rawSyscall(SYS_pread64, fd, reinterpret_cast<long>(data), static_cast<long>(size), offset);
+}
+
+long filePosition(int fd) { return rawSyscall(SYS_lseek, fd, 0, SEEK_CUR); }
+
 long socketOption(int fd, int level, int name, int* value) {
   socklen_t length = sizeof(*value);
   return rawSyscall(SYS_getsockopt, fd, level, name, reinterpret_cast<long>(value),

@@ -23,6 +23,10 @@ long closeFd(int fd);
 long writeSome(int fd, const void* data, size_t size);
 // Writes everything, retrying short writes and EINTR. Returns 0 or -errno.
 long writeAll(int fd, const void* data, size_t size);
+// pread(2): up to `size` bytes of `fd` at `offset`.
+long readAt(int fd, void* data, size_t size, int64_t offset);
+// The file position of `fd` (lseek(fd, 0, SEEK_CUR)), or -errno.
+long filePosition(int fd);
 long socketOption(int fd, int level, int name, int* value);
 long localAddress(int fd, sockaddr_storage* address, socklen_t* length);
 long peerAddress(int fd, sockaddr_storage* address, socklen_t* length);

@@ -29,6 +29,7 @@ TappedConnection* TapEngine::publish(int fd, Origin origin, State state,
     connection->state = state;
     connection->info = info;
     connection->fd_refs = 1;
+    connection->fork_generation = fork_generation_.load(std::memory_order_relaxed);
     connection->buffered.emplace(context_, ids_.next());
   }
   bool stored = false;
@@ -105,6 +106,7 @@ TappedConnection* TapEngine::adopt(int fd) {
     connection->state = State::kEstablished;
     connection->info = info;
     connection->fd_refs = 1;
+    connection->fork_generation = fork_generation_.load(std::memory_order_relaxed);
     connection->buffered.emplace(context_, ids_.next());
   }
   if (table_.compareAndSet(fd, nullptr, connection)) return connection;
@@ -206,7 +208,13 @@ void TapEngine::finishLocked(int fd, TappedConnection* connection) {
   if (connection->state == State::kConnecting && fd >= 0 && probe_.peerAddress(fd).known()) {
     connection->state = State::kEstablished;  // connected, and carried no data
   }
-  if (connection->state == State::kEstablished) connection->tapper()->onClose(connection->info);
+  if (connection->state == State::kEstablished) {
+    if (connection->fork_generation != fork_generation_.load(std::memory_order_relaxed)) {
+      connection->tapper()->onHandedOver(connection->info);
+    } else {
+      connection->tapper()->onClose(connection->info);
+    }
+  }
   connection->state = State::kClosed;
 }
 
@@ -228,6 +236,8 @@ void TapEngine::onForkChild() {
   ids_.reseed();
   process_.pid = os::processId();
 }
+
+void TapEngine::onExec() { onCloseRange(0, FdTable::kMaxFd - 1); }
 
 void TapEngine::flushAll() {
   exiting_.store(true);

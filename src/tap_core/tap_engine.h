@@ -34,6 +34,9 @@ class TapEngine {
   void onData(int fd, Direction direction, const IoSlices& data);
   // A call moved bytes the shim could not see (recv with MSG_TRUNC).
   void onUnseen(int fd, Direction direction);
+  // Whether `fd` is, or may turn out to be, a tapped connection: false only
+  // for fds known not to be. Lock-free; lets a hook skip preparatory work.
+  bool mayBeTapped(int fd) const { return table_.get(fd) != FdTable::kNotTapped; }
   // A hook could not record (it ran inside the shim on this thread, e.g.
   // from a signal handler): mark a gap without taking any lock.
   void onUnrecorded(int fd, Direction direction);
@@ -45,9 +48,18 @@ class TapEngine {
   void onClose(int fd);
   // close_range/closefrom is about to close [first, last].
   void onCloseRange(unsigned first, unsigned last);
+  // In the parent after fork: connections open now are shared with the
+  // child. One that the parent closes without having recorded anything is
+  // the child's to trace (a forking server's accept-fork-close), so the
+  // parent writes no empty trace for it.
+  void onForkParent() { fork_generation_.fetch_add(1, std::memory_order_relaxed); }
   // In a forked child, before it runs on: new trace ids, and no state
   // shared with the parent (inherited sockets are adopted at first I/O).
   void onForkChild();
+  // The process image is about to be replaced (exec): write every open
+  // trace and forget the connections. Should exec fail, sockets still open
+  // are adopted as new traces at their next I/O.
+  void onExec();
   // The process is ending: write every open trace; record nothing after.
   void flushAll();
 
@@ -77,6 +89,7 @@ class TapEngine {
   FdTable table_;
   ConnectionPool pool_;
   std::atomic<bool> exiting_{false};
+  std::atomic<uint64_t> fork_generation_{0};
 };
 
 }  // namespace tapshim::core

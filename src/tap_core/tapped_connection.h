@@ -33,6 +33,9 @@ class TappedConnection {
   // How many fds refer to this connection; the last close ends it.
   int fd_refs = 0;
   ConnectionInfo info;
+  // TapEngine's fork generation when this connection was made: a different
+  // current value means a child process inherited it.
+  uint64_t fork_generation = 0;
   std::optional<BufferedTapper> buffered;
   // Set without the lock by a hook that could not record (it ran inside
   // the shim on the same thread, e.g. from a signal handler): the next

@@ -36,6 +36,10 @@ class PerSocketTapper {
   virtual void onHalfClose() = 0;
   // The connection ended; `connection` holds its addresses. Called once.
   virtual void onClose(const ConnectionInfo& connection) = 0;
+  // The connection ended and another process carries it on (see
+  // TapEngine::onForkParent): end without writing anything if nothing was
+  // recorded yet, otherwise as onClose.
+  virtual void onHandedOver(const ConnectionInfo& connection) = 0;
 };
 
 }  // namespace tapshim::core

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tap_core/os.h"
+
 namespace tapshim::core {
 namespace {
 
@@ -28,14 +30,32 @@ Address Address::pipe(std::string_view path) {
   return address;
 }
 
-void IoSlices::copyPrefix(uint8_t* out, size_t n) const {
+IoSlices IoSlices::fromFile(int fd, int64_t offset, size_t total) {
+  IoSlices slices(nullptr, 0, total);
+  slices.file_fd_ = fd;
+  slices.file_offset_ = offset;
+  return slices;
+}
+
+size_t IoSlices::copyPrefix(uint8_t* out, size_t n) const {
   n = std::min(n, total_);
-  for (size_t i = 0; i < count_ && n > 0; ++i) {
-    const size_t take = std::min(n, iov_[i].iov_len);
-    std::memcpy(out, iov_[i].iov_base, take);
-    out += take;
-    n -= take;
+  if (file_fd_ >= 0) {
+    size_t copied = 0;
+    while (copied < n) {
+      const long got = os::readAt(file_fd_, out + copied, n - copied,
+                                  file_offset_ + static_cast<int64_t>(copied));
+      if (got <= 0) break;
+      copied += static_cast<size_t>(got);
+    }
+    return copied;
   }
+  size_t copied = 0;
+  for (size_t i = 0; i < count_ && copied < n; ++i) {
+    const size_t take = std::min(n - copied, iov_[i].iov_len);
+    std::memcpy(out + copied, iov_[i].iov_base, take);
+    copied += take;
+  }
+  return copied;
 }
 
 }  // namespace tapshim::core

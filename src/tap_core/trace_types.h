@@ -39,19 +39,27 @@ struct ProcessInfo {
   char name[16] = {};
 };
 
-// The bytes of one I/O call, possibly scattered (readv, recvmsg, ...).
+// The bytes of one I/O call: in the program's memory, possibly scattered
+// (readv, recvmsg, ...), or in a file the kernel sent from (sendfile).
 // Only the first `total` bytes count: the call's result.
 class IoSlices {
  public:
   IoSlices(const iovec* iov, size_t count, size_t total) : iov_(iov), count_(count), total_(total) {}
+  // `total` bytes that sendfile moved from `fd` at `offset`; they are read
+  // back with pread, and only as far as the tapper keeps them.
+  static IoSlices fromFile(int fd, int64_t offset, size_t total);
+
   size_t total() const { return total_; }
-  // Copies the first min(n, total) bytes to `out`.
-  void copyPrefix(uint8_t* out, size_t n) const;
+  // Copies the first min(n, total) bytes to `out` and returns how many it
+  // copied: fewer only when a file no longer holds them.
+  size_t copyPrefix(uint8_t* out, size_t n) const;
 
  private:
-  const iovec* iov_;
-  size_t count_;
-  size_t total_;
+  const iovec* iov_ = nullptr;
+  size_t count_ = 0;
+  size_t total_ = 0;
+  int file_fd_ = -1;
+  int64_t file_offset_ = 0;
 };
 
 }  // namespace tapshim::core
