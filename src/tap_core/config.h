@@ -8,7 +8,14 @@
 
 namespace tapshim::core {
 
-enum class OutputFormat : uint8_t { kProtoBinary };
+// Envoy's OutputSink.Format (same names; the numbering is Envoy's enum's).
+enum class OutputFormat : uint8_t {
+  kJsonBodyAsBytes = 0,
+  kJsonBodyAsString = 1,
+  kProtoBinary = 2,
+  kProtoBinaryLengthDelimited = 3,
+  kProtoText = 4,
+};
 
 struct Config {
   static constexpr uint32_t kDefaultMaxBufferedBytes = 1024;  // Envoy's default
