@@ -1,0 +1,201 @@
+// FilePerTapSink on a real directory: Envoy's file names, and the shim's
+// own rules for files that hold secrets (0600, never follow or overwrite).
+#include "tap_core/file_per_tap_sink.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace tapshim::core {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+void writeFile(const fs::path& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary) << contents;
+}
+
+class FilePerTapSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "tapshim_sink_XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    ids_.setHighForTesting(0x55);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  std::string prefix() const { return (dir_ / "trace").string(); }
+  fs::path pathOf(uint64_t id) const { return dir_ / ("trace_" + std::to_string(id) + ".pb"); }
+
+  // Opens, writes `bytes` and closes; returns the id the trace ended up with
+  // (or leaves *token at -1).
+  uint64_t store(FilePerTapSink& sink, uint64_t id, const std::string& bytes, int* token) {
+    *token = sink.open(&id, ".pb");
+    if (*token >= 0) {
+      EXPECT_TRUE(sink.write(*token, bytes));
+      sink.close(*token);
+    }
+    return id;
+  }
+
+  fs::path dir_;
+  TraceIds ids_;
+};
+
+TEST_F(FilePerTapSinkTest, WritesPrefixUnderscoreIdDotPb) {
+  FilePerTapSink sink(prefix(), ids_);
+  int token = -1;
+  EXPECT_EQ(store(sink, 42, std::string("\x1a\x00", 2), &token), 42u);
+  ASSERT_GE(token, 0);
+  EXPECT_EQ(readFile(pathOf(42)), std::string("\x1a\x00", 2));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(FilePerTapSinkTest, LargestIdIsWrittenInDecimal) {
+  FilePerTapSink sink(prefix(), ids_);
+  int token = -1;
+  store(sink, UINT64_MAX, "x", &token);
+  EXPECT_TRUE(fs::exists(dir_ / "trace_18446744073709551615.pb"));
+}
+
+TEST_F(FilePerTapSinkTest, FileModeIsExactly0600WhateverTheUmask) {
+  // With umask 0, any extra permission bit would have to come from the shim.
+  const mode_t old_umask = umask(0);
+  FilePerTapSink sink(prefix(), ids_);
+  int token = -1;
+  store(sink, 1, "secret", &token);
+  umask(old_umask);
+  struct stat info;
+  ASSERT_EQ(stat(pathOf(1).c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0600u);
+}
+
+TEST_F(FilePerTapSinkTest, FileIsClosedOnExec) {
+  FilePerTapSink sink(prefix(), ids_);
+  uint64_t id = 3;
+  const int token = sink.open(&id, ".pb");
+  ASSERT_GE(token, 0);
+  EXPECT_NE(fcntl(token, F_GETFD) & FD_CLOEXEC, 0);
+  sink.close(token);
+}
+
+TEST_F(FilePerTapSinkTest, ExistingFileIsNotOverwrittenAndTheTraceMovesToANewId) {
+  writeFile(pathOf(42), "someone else's");
+  FilePerTapSink sink(prefix(), ids_);
+  int token = -1;
+  const uint64_t id = store(sink, 42, "mine", &token);
+  ASSERT_GE(token, 0);
+  EXPECT_NE(id, 42u);
+  EXPECT_EQ(id >> 32, 0x55u);  // a fresh id from the process's TraceIds
+  EXPECT_EQ(readFile(pathOf(42)), "someone else's");
+  EXPECT_EQ(readFile(pathOf(id)), "mine");
+}
+
+TEST_F(FilePerTapSinkTest, SymlinkAtTheNameIsNotFollowed) {
+  const fs::path target = dir_ / "target";
+  writeFile(target, "untouched");
+  fs::create_symlink(target, pathOf(42));
+  FilePerTapSink sink(prefix(), ids_);
+  int token = -1;
+  const uint64_t id = store(sink, 42, "mine", &token);
+  ASSERT_GE(token, 0);
+  EXPECT_NE(id, 42u);
+  EXPECT_EQ(readFile(target), "untouched");
+  EXPECT_TRUE(fs::is_symlink(pathOf(42)));
+  EXPECT_EQ(readFile(pathOf(id)), "mine");
+}
+
+TEST_F(FilePerTapSinkTest, DanglingSymlinkDoesNotCreateItsTarget) {
+  const fs::path target = dir_ / "planted";
+  fs::create_symlink(target, pathOf(42));
+  FilePerTapSink sink(prefix(), ids_);
+  int token = -1;
+  store(sink, 42, "mine", &token);
+  EXPECT_FALSE(fs::exists(target));
+}
+
+TEST_F(FilePerTapSinkTest, GivesUpWhenEveryNewNameIsTakenToo) {
+  writeFile(pathOf(42), "taken");
+  for (uint64_t low = 0; low < 64; ++low) writeFile(pathOf((uint64_t{0x55} << 32) | low), "taken");
+  FilePerTapSink sink(prefix(), ids_);
+  uint64_t id = 42;
+  EXPECT_EQ(sink.open(&id, ".pb"), -1);
+  for (const auto& entry : fs::directory_iterator(dir_)) EXPECT_EQ(readFile(entry), "taken");
+}
+
+TEST_F(FilePerTapSinkTest, NonexistentDirectoryFailsOpen) {
+  FilePerTapSink sink((dir_ / "missing" / "trace").string(), ids_);
+  uint64_t id = 1;
+  EXPECT_EQ(sink.open(&id, ".pb"), -1);
+  EXPECT_FALSE(fs::exists(dir_ / "missing"));  // no directory is created, as in Envoy
+}
+
+TEST_F(FilePerTapSinkTest, DirectoryThatIsAFileFailsOpen) {
+  // Tests run as root here, so a chmod'ed directory would still be
+  // writable; a path through a regular file cannot be written by anyone.
+  writeFile(dir_ / "file", "");
+  FilePerTapSink sink((dir_ / "file" / "trace").string(), ids_);
+  uint64_t id = 1;
+  EXPECT_EQ(sink.open(&id, ".pb"), -1);
+}
+
+TEST_F(FilePerTapSinkTest, UnwritableDirectoryFailsOpen) {
+  // Root writes into a 0500 directory anyway; nobody creates files in /proc.
+  fs::path directory = "/proc";
+  if (geteuid() != 0) {
+    directory = dir_ / "ro";
+    fs::create_directory(directory);
+    fs::permissions(directory, fs::perms::owner_read | fs::perms::owner_exec);
+  }
+  FilePerTapSink sink((directory / "tapshim_trace").string(), ids_);
+  uint64_t id = 1;
+  EXPECT_EQ(sink.open(&id, ".pb"), -1);
+  EXPECT_FALSE(fs::exists(directory / "tapshim_trace_1.pb"));
+  if (directory != "/proc") fs::permissions(directory, fs::perms::owner_all);
+}
+
+TEST_F(FilePerTapSinkTest, TooLongPathFailsOpen) {
+  FilePerTapSink sink(std::string(PATH_MAX, 'a'), ids_);
+  uint64_t id = 1;
+  EXPECT_EQ(sink.open(&id, ".pb"), -1);
+}
+
+TEST(FilePerTapSinkPathTest, PrefixIsUsedExactlyAsGiven) {
+  TraceIds ids;
+  FilePerTapSink sink("/x/", ids);
+  char path[64];
+  ASSERT_TRUE(sink.pathFor(7, ".pb", path, sizeof(path)));
+  EXPECT_STREQ(path, "/x/_7.pb");
+  ASSERT_TRUE(sink.pathFor(0, ".pb_text", path, sizeof(path)));
+  EXPECT_STREQ(path, "/x/_0.pb_text");
+}
+
+TEST(FilePerTapSinkPathTest, PathThatDoesNotFitIsRefused) {
+  TraceIds ids;
+  FilePerTapSink sink("/x/", ids);
+  char path[9];  // "/x/_7.pb" needs 8 plus the NUL
+  EXPECT_TRUE(sink.pathFor(7, ".pb", path, sizeof(path)));
+  EXPECT_FALSE(sink.pathFor(7, ".pb", path, sizeof(path) - 1));
+}
+
+}  // namespace
+}  // namespace tapshim::core
