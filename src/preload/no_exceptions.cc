@@ -24,11 +24,25 @@ namespace {
 
 }  // namespace
 
+// Every function of libstdc++'s functexcept.o: if the library referenced
+// one not defined here, the linker would pull that object in, and with it
+// the duplicates of these.
 namespace std {
 
+void __throw_bad_exception() { fail("bad exception"); }
 void __throw_bad_alloc() { fail("out of memory"); }
-void __throw_length_error(const char* what) { fail(what); }
+void __throw_bad_array_new_length() { fail("bad array length"); }
+void __throw_bad_cast() { fail("bad cast"); }
+void __throw_bad_typeid() { fail("bad typeid"); }
 void __throw_logic_error(const char* what) { fail(what); }
+void __throw_domain_error(const char* what) { fail(what); }
+void __throw_invalid_argument(const char* what) { fail(what); }
+void __throw_length_error(const char* what) { fail(what); }
+void __throw_out_of_range(const char* what) { fail(what); }
 void __throw_out_of_range_fmt(const char* format, ...) { fail(format); }
+void __throw_runtime_error(const char* what) { fail(what); }
+void __throw_range_error(const char* what) { fail(what); }
+void __throw_overflow_error(const char* what) { fail(what); }
+void __throw_underflow_error(const char* what) { fail(what); }
 
 }  // namespace std

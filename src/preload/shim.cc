@@ -10,7 +10,9 @@
 #include "tap_core/diagnostics.h"
 #include "tap_core/environment.h"
 #include "tap_core/file_per_tap_sink.h"
+#include "tap_core/json_encoder.h"
 #include "tap_core/proto_binary_encoder.h"
+#include "tap_core/proto_text_encoder.h"
 #include "tap_core/socket_probe.h"
 #include "tap_core/trace_ids.h"
 
@@ -29,6 +31,22 @@ __thread bool t_initializing __attribute__((tls_model("initial-exec"))) = false;
 pthread_once_t g_once = PTHREAD_ONCE_INIT;
 std::atomic<core::TapEngine*> g_engine{nullptr};
 std::atomic<bool> g_initialized{false};
+
+const core::TraceEncoder* makeEncoder(core::OutputFormat format) {
+  switch (format) {
+    case core::OutputFormat::kJsonBodyAsBytes:
+      return new core::JsonEncoder(/*body_as_string=*/false);
+    case core::OutputFormat::kJsonBodyAsString:
+      return new core::JsonEncoder(/*body_as_string=*/true);
+    case core::OutputFormat::kProtoBinaryLengthDelimited:
+      return new core::ProtoBinaryEncoder(/*length_delimited=*/true);
+    case core::OutputFormat::kProtoText:
+      return new core::ProtoTextEncoder();
+    case core::OutputFormat::kProtoBinary:
+      break;
+  }
+  return new core::ProtoBinaryEncoder();
+}
 
 void forkParent() {
   if (core::TapEngine* active = g_engine.load(std::memory_order_acquire)) active->onForkParent();
@@ -58,7 +76,7 @@ void initialize() {
   auto* ids = new core::TraceIds();
   auto* clock = new core::WallClock();
   auto* sink = new core::FilePerTapSink(config->path_prefix, *ids);
-  auto* encoder = new core::ProtoBinaryEncoder();
+  const core::TraceEncoder* encoder = makeEncoder(config->format);
   auto* probe = new core::KernelSocketProbe();
   auto* active = new core::TapEngine(*config, *clock, *sink, *encoder, *probe, *ids);
   pthread_atfork(nullptr, &forkParent, &forkChild);

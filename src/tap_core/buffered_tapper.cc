@@ -91,10 +91,10 @@ void BufferedTapper::submit(const ConnectionInfo& connection) {
   trace.write_truncated = truncated_[index(Direction::kWrite)];
   trace.process = context_.process;
   ByteBuffer message;
-  if (context_.encoder->encodeBuffered(trace, &message)) {
-    context_.sink->write(token, message.view());
-  } else {
+  if (!context_.encoder->encodeBuffered(trace, &message)) {
     reportOnce(Problem::kOutOfMemory, {"out of memory encoding a trace; it is lost"});
+  } else if (!context_.sink->write(token, message.view())) {
+    return;  // the sink gave the token up
   }
   context_.sink->close(token);
 }

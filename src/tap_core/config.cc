@@ -1,17 +1,28 @@
 #include "tap_core/config.h"
 
-#include <charconv>
+#include <optional>
 #include <string_view>
+#include <utility>
+
+#include "tap_core/envoy_tap_config.h"
 
 namespace tapshim::core {
 namespace {
 
-// Every variable tapshim knows. Those documented for later releases are
-// refused while unsupported: a half-understood configuration must not tap
-// with guessed settings.
-constexpr std::string_view kNotYetSupported[] = {
-    "TAP_STREAMING", "TAP_MIN_STREAMED_SENT_BYTES", "TAP_CONNECTION_PER_EVENT",
-    "TAP_MATCH",     "TAP_CONFIG",                  "TAP_KEYLOG",
+// Variables documented for later releases: refused while unsupported, since
+// a half-understood configuration must not tap with guessed settings.
+constexpr std::string_view kNotYetSupported[] = {"TAP_KEYLOG"};
+
+struct FormatName {
+  std::string_view name;
+  OutputFormat format;
+};
+constexpr FormatName kFormats[] = {
+    {"json_body_as_bytes", OutputFormat::kJsonBodyAsBytes},
+    {"json_body_as_string", OutputFormat::kJsonBodyAsString},
+    {"proto_binary", OutputFormat::kProtoBinary},
+    {"proto_binary_length_delimited", OutputFormat::kProtoBinaryLengthDelimited},
+    {"proto_text", OutputFormat::kProtoText},
 };
 
 std::string quoted(std::string_view value) { return "'" + std::string(value) + "'"; }
@@ -39,9 +50,17 @@ bool equalsIgnoringCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool isFalseFlag(std::string_view value) {
-  return value.empty() || value == "0" || equalsIgnoringCase(value, "false") ||
-         equalsIgnoringCase(value, "no");
+// 1/true/yes or 0/false/no (any case), empty for no; anything else is an
+// error.
+std::optional<bool> parseFlag(std::string_view value) {
+  if (value.empty()) return false;
+  for (std::string_view yes : {"1", "true", "yes"}) {
+    if (equalsIgnoringCase(value, yes)) return true;
+  }
+  for (std::string_view no : {"0", "false", "no"}) {
+    if (equalsIgnoringCase(value, no)) return false;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -56,39 +75,87 @@ ConfigResult parseConfig(const Environment& environment) {
   };
 
   const auto prefix = environment.get("TAP_PATH_PREFIX");
-  if (!prefix.has_value()) return result;  // inert, whatever else is set
-  if (prefix->empty()) return fail("TAP_PATH_PREFIX", "is empty");
-  config.path_prefix = std::string(*prefix);
+  const auto config_file = environment.get("TAP_CONFIG");
+  if (!prefix.has_value() && !config_file.has_value()) return result;  // inert
 
-  if (auto value = environment.get("TAP_MAX_BUFFERED_RX_BYTES")) {
-    if (!parseUint32(*value, &config.max_buffered_rx_bytes)) {
-      return fail("TAP_MAX_BUFFERED_RX_BYTES",
-                  quoted(*value) + " is not a byte count (0 to 4294967295)");
+  // Envoy's tap config first; every variable below overrides it.
+  std::optional<OutputFormat> format;
+  if (config_file.has_value()) {
+    if (config_file->empty()) return fail("TAP_CONFIG", "is empty");
+    std::string error;
+    const std::string path(*config_file);
+    std::optional<EnvoyTapSettings> settings = loadEnvoyTapConfig(path.c_str(), &error);
+    if (!settings.has_value()) {
+      result.error = "TAP_CONFIG: " + error + "; tapping is off";
+      result.config = Config{};
+      return result;
+    }
+    config.path_prefix = settings->path_prefix;
+    format = settings->format;  // Envoy's default (JSON_BODY_AS_BYTES) when absent
+    if (settings->max_buffered_rx_bytes) config.max_buffered_rx_bytes = *settings->max_buffered_rx_bytes;
+    if (settings->max_buffered_tx_bytes) config.max_buffered_tx_bytes = *settings->max_buffered_tx_bytes;
+    if (settings->min_streamed_sent_bytes) {
+      config.min_streamed_sent_bytes = *settings->min_streamed_sent_bytes;
+    }
+    config.streaming = settings->streaming;
+    config.connection_per_event = settings->connection_per_event;
+    config.match_all = settings->match_all;
+  }
+
+  if (prefix.has_value()) {
+    if (prefix->empty()) return fail("TAP_PATH_PREFIX", "is empty");
+    config.path_prefix = std::string(*prefix);
+  }
+  for (auto [variable, limit] : {std::pair{"TAP_MAX_BUFFERED_RX_BYTES", &config.max_buffered_rx_bytes},
+                                 std::pair{"TAP_MAX_BUFFERED_TX_BYTES", &config.max_buffered_tx_bytes},
+                                 std::pair{"TAP_MIN_STREAMED_SENT_BYTES",
+                                           &config.min_streamed_sent_bytes}}) {
+    if (auto value = environment.get(variable)) {
+      if (!parseUint32(*value, limit)) {
+        return fail(variable, quoted(*value) + " is not a byte count (0 to 4294967295)");
+      }
     }
   }
-  if (auto value = environment.get("TAP_MAX_BUFFERED_TX_BYTES")) {
-    if (!parseUint32(*value, &config.max_buffered_tx_bytes)) {
-      return fail("TAP_MAX_BUFFERED_TX_BYTES",
-                  quoted(*value) + " is not a byte count (0 to 4294967295)");
+  for (auto [variable, flag] : {std::pair{"TAP_STREAMING", &config.streaming},
+                                std::pair{"TAP_CONNECTION_PER_EVENT", &config.connection_per_event}}) {
+    if (auto value = environment.get(variable)) {
+      std::optional<bool> parsed = parseFlag(*value);
+      if (!parsed.has_value()) {
+        return fail(variable, quoted(*value) + " is not 1/true/yes or 0/false/no");
+      }
+      *flag = *parsed;
     }
   }
   if (auto value = environment.get("TAP_FORMAT")) {
-    if (!equalsIgnoringCase(*value, "proto_binary")) {
-      return fail("TAP_FORMAT", quoted(*value) + " is not supported (this build writes proto_binary)");
+    format.reset();
+    for (const FormatName& known : kFormats) {
+      if (equalsIgnoringCase(*value, known.name)) format = known.format;
+    }
+    if (!format.has_value()) {
+      return fail("TAP_FORMAT", quoted(*value) +
+                                    " is not one of proto_binary, proto_binary_length_delimited, "
+                                    "proto_text, json_body_as_bytes, json_body_as_string");
     }
   }
+  // Without a format from anywhere: a file that can be read back.
+  config.format = format.value_or(config.streaming ? OutputFormat::kProtoBinaryLengthDelimited
+                                                   : OutputFormat::kProtoBinary);
   if (auto value = environment.get("TAP_SINK")) {
     if (!equalsIgnoringCase(*value, "file_per_tap")) {
       return fail("TAP_SINK", quoted(*value) + " is not supported (this build has file_per_tap)");
     }
   }
-  for (std::string_view name : kNotYetSupported) {
-    auto value = environment.get(name);
-    if (!value.has_value()) continue;
-    if (name == "TAP_STREAMING" || name == "TAP_CONNECTION_PER_EVENT") {
-      if (isFalseFlag(*value)) continue;
+  if (auto value = environment.get("TAP_MATCH")) {
+    std::string error;
+    config.match = MatchExpression::parse(*value, &error);
+    if (!config.match.has_value()) {
+      result.error = error + "; tapping is off";
+      result.config = Config{};
+      return result;
     }
-    return fail(name, "is not supported by this build");
+  }
+  for (std::string_view name : kNotYetSupported) {
+    if (environment.get(name).has_value()) return fail(name, "is not supported by this build");
   }
   config.enabled = true;
   return result;

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "tap_core/environment.h"
+#include "tap_core/match_expression.h"
 
 namespace tapshim::core {
 
@@ -26,6 +28,15 @@ struct Config {
   uint32_t max_buffered_rx_bytes = kDefaultMaxBufferedBytes;
   uint32_t max_buffered_tx_bytes = kDefaultMaxBufferedBytes;
   OutputFormat format = OutputFormat::kProtoBinary;
+  bool streaming = false;
+  // > 0: streamed events are batched until this many bytes (Envoy's
+  // min_streamed_sent_bytes).
+  uint32_t min_streamed_sent_bytes = 0;
+  bool connection_per_event = false;
+  // TAP_CONFIG's match predicate folded to a constant: false taps nothing.
+  bool match_all = true;
+  // TAP_MATCH, when given.
+  std::optional<MatchExpression> match;
 };
 
 struct ConfigResult {

@@ -18,7 +18,52 @@ constexpr int kMaxNameAttempts = 8;
 }  // namespace
 
 FilePerTapSink::FilePerTapSink(std::string path_prefix, TraceIds& ids)
-    : path_prefix_(std::move(path_prefix)), ids_(ids) {}
+    : path_prefix_(std::move(path_prefix)), ids_(ids) {
+  // The sink's fds live just below the soft limit, far from the low
+  // numbers programs use (and from select()'s 1024 when the limit is high).
+  const long limit = os::openFileLimit();
+  if (limit >= 4 * kMaxOpenStreams) reserved_base_ = static_cast<int>(limit) - kMaxOpenStreams;
+}
+
+FilePerTapSink::KeptFile* FilePerTapSink::slotFor(int fd) {
+  if (reserved_base_ < 0 || fd < reserved_base_ || fd >= reserved_base_ + kMaxOpenStreams) {
+    return nullptr;
+  }
+  return &kept_[fd - reserved_base_];
+}
+
+int FilePerTapSink::keep(int fd) {
+  if (reserved_base_ < 0) return fd;
+  const long high = os::duplicateAtLeast(fd, reserved_base_);
+  if (high < 0 || high >= reserved_base_ + kMaxOpenStreams) {
+    if (high >= 0) os::closeFd(static_cast<int>(high));
+    return fd;  // no room: used for one message at a time
+  }
+  os::closeFd(fd);
+  uint64_t device = 0, inode = 0;
+  os::fileIdentity(static_cast<int>(high), &device, &inode);
+  KeptFile* slot = slotFor(static_cast<int>(high));
+  slot->device.store(device);
+  slot->inode.store(inode == 0 ? 1 : inode);
+  return static_cast<int>(high);
+}
+
+bool FilePerTapSink::keepsOpen(int token) const {
+  return const_cast<FilePerTapSink*>(this)->slotFor(token) != nullptr;
+}
+
+int FilePerTapSink::reopen(uint64_t trace_id, std::string_view extension) {
+  char path[PATH_MAX];
+  if (!pathFor(trace_id, extension, path, sizeof(path))) return -1;
+  const long fd = os::openFile(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0) {
+    reportOnce(Problem::kTraceFileWrite, {"cannot reopen trace file ", path, ": ",
+                                          os::errorText(static_cast<int>(-fd)),
+                                          " (traces are being lost)"});
+    return -1;
+  }
+  return keep(static_cast<int>(fd));
+}
 
 bool FilePerTapSink::pathFor(uint64_t trace_id, std::string_view extension, char* out,
                              size_t size) const {
@@ -46,8 +91,9 @@ int FilePerTapSink::open(uint64_t* trace_id, std::string_view extension) {
       reportOnce(Problem::kTraceFileCreate, {"trace path too long for prefix '", path_prefix_, "'"});
       return -1;
     }
-    const long fd = os::openFile(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) return static_cast<int>(fd);
+    const long fd =
+        os::openFile(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) return keep(static_cast<int>(fd));
     if (fd == -EEXIST) {
       reportOnce(Problem::kTraceFileExists,
                  {"trace file ", path, " already exists; writing under a new trace id"});
@@ -63,14 +109,28 @@ int FilePerTapSink::open(uint64_t* trace_id, std::string_view extension) {
 }
 
 bool FilePerTapSink::write(int token, std::string_view bytes) {
+  if (KeptFile* slot = slotFor(token)) {
+    uint64_t device = 0, inode = 0;
+    if (os::fileIdentity(token, &device, &inode) != 0 || device != slot->device.load() ||
+        (inode == 0 ? 1 : inode) != slot->inode.load()) {
+      // The program closed this fd (and may have opened something else
+      // there): it is not ours to write to or close any more.
+      slot->inode.store(0);
+      return false;
+    }
+  }
   const long result = os::writeAll(token, bytes.data(), bytes.size());
   if (result == 0) return true;
+  close(token);
   reportOnce(Problem::kTraceFileWrite, {"cannot write a trace file: ",
                                         os::errorText(static_cast<int>(-result)),
                                         " (traces are being lost)"});
   return false;
 }
 
-void FilePerTapSink::close(int token) { os::closeFd(token); }
+void FilePerTapSink::close(int token) {
+  if (KeptFile* slot = slotFor(token)) slot->inode.store(0);
+  os::closeFd(token);
+}
 
 }  // namespace tapshim::core

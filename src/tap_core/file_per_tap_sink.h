@@ -4,8 +4,16 @@
 // Traces hold secrets, so files are created O_CREAT|O_EXCL|O_NOFOLLOW with
 // mode 0600: an existing file or symlink is never followed or overwritten.
 // When the name is taken, the trace moves to a fresh id.
+//
+// Streamed traces keep their file open, on an fd moved to the top of the
+// fd range (a program that expects the lowest free numbers never meets
+// it), at most kMaxOpenStreams at a time; beyond that a file is opened for
+// each message. Before each write to a kept fd the sink checks, with
+// fstat, that the fd still is that file: a program that closes every fd
+// and opens its own would otherwise receive trace bytes.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "tap_core/sink.h"
@@ -19,18 +27,36 @@ class FilePerTapSink final : public Sink {
 
   FilePerTapSink(std::string path_prefix, TraceIds& ids);
 
+  static constexpr int kMaxOpenStreams = 64;
+
   // Sink
   int open(uint64_t* trace_id, std::string_view extension) override;
   bool write(int token, std::string_view bytes) override;
   void close(int token) override;
+  bool keepsOpen(int token) const override;
+  int reopen(uint64_t trace_id, std::string_view extension) override;
 
   // "<prefix>_<id><extension>" into `out` (NUL-terminated). Returns false
   // when it does not fit.
   bool pathFor(uint64_t trace_id, std::string_view extension, char* out, size_t size) const;
 
  private:
+  struct KeptFile {
+    std::atomic<uint64_t> device{0};
+    std::atomic<uint64_t> inode{0};  // 0: slot free
+  };
+
+  // Moves a new file's fd to the reserved top range and records its
+  // identity there; returns the fd to use.
+  int keep(int fd);
+  KeptFile* slotFor(int fd);
+
   std::string path_prefix_;
   TraceIds& ids_;
+  // fds [reserved_base_, reserved_base_ + kMaxOpenStreams) are the sink's;
+  // -1 when the fd limit leaves no room for them.
+  int reserved_base_ = -1;
+  KeptFile kept_[kMaxOpenStreams];
 };
 
 }  // namespace tapshim::core

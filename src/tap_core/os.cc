@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +57,26 @@ long readAt(int fd, void* data, size_t size, int64_t offset) {
 }
 
 long filePosition(int fd) { return rawSyscall(SYS_lseek, fd, 0, SEEK_CUR); }
+
+long duplicateAtLeast(int fd, int minimum) {
+  return rawSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
+}
+
+long fileIdentity(int fd, uint64_t* device, uint64_t* inode) {
+  struct stat status {};
+  const long result = rawSyscall(SYS_fstat, fd, reinterpret_cast<long>(&status));
+  if (result != 0) return result;
+  *device = status.st_dev;
+  *inode = status.st_ino;
+  return 0;
+}
+
+long openFileLimit() {
+  struct rlimit limit {};
+  const long result = rawSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(&limit));
+  if (result != 0) return result;
+  return limit.rlim_cur > 0x40000000 ? 0x40000000 : static_cast<long>(limit.rlim_cur);
+}
 
 long socketOption(int fd, int level, int name, int* value) {
   socklen_t length = sizeof(*value);

@@ -27,6 +27,12 @@ long writeAll(int fd, const void* data, size_t size);
 long readAt(int fd, void* data, size_t size, int64_t offset);
 // The file position of `fd` (lseek(fd, 0, SEEK_CUR)), or -errno.
 long filePosition(int fd);
+// fcntl(fd, F_DUPFD_CLOEXEC, minimum): a copy of `fd` at `minimum` or above.
+long duplicateAtLeast(int fd, int minimum);
+// The device and inode of the file behind `fd` (fstat). Returns 0 or -errno.
+long fileIdentity(int fd, uint64_t* device, uint64_t* inode);
+// The soft limit on open fds (RLIMIT_NOFILE), or -errno.
+long openFileLimit();
 long socketOption(int fd, int level, int name, int* value);
 long localAddress(int fd, sockaddr_storage* address, socklen_t* length);
 long peerAddress(int fd, sockaddr_storage* address, socklen_t* length);

@@ -9,14 +9,18 @@ using wire::ProtoWriter;
 
 // Field numbers of envoy.data.tap.v3 and envoy.config.core.v3 (see proto/).
 namespace field {
-constexpr uint32_t kWrapperSocketBufferedTrace = 3;
+constexpr uint32_t kWrapperSocketBufferedTrace = 3, kWrapperSocketStreamedTraceSegment = 4;
+constexpr uint32_t kSegmentTraceId = 1, kSegmentConnection = 2, kSegmentEvent = 3,
+                   kSegmentEvents = 4, kSegmentProcess = 1000;
+constexpr uint32_t kEventsEvents = 1;
 constexpr uint32_t kTraceId = 1, kTraceConnection = 2, kTraceEvents = 3, kReadTruncated = 4,
                    kWriteTruncated = 5, kTraceProcess = 1000;
 constexpr uint32_t kProcessPid = 1, kProcessName = 2;
 constexpr uint32_t kLocalAddress = 1, kRemoteAddress = 2;
 constexpr uint32_t kSocketAddress = 1, kPipe = 2;
 constexpr uint32_t kAddressText = 2, kPortValue = 3, kPipePath = 1;
-constexpr uint32_t kTimestamp = 1, kRead = 2, kWrite = 3, kClosed = 4, kSeqNum = 6;
+constexpr uint32_t kTimestamp = 1, kRead = 2, kWrite = 3, kClosed = 4, kEventConnection = 5,
+                   kSeqNum = 6;
 constexpr uint32_t kSeconds = 1, kNanos = 2;
 constexpr uint32_t kBody = 1, kEndStream = 2;
 constexpr uint32_t kAsBytes = 1, kTruncated = 3;
@@ -45,7 +49,7 @@ void writeConnection(W& w, const ConnectionInfo& connection) {
 }
 
 template <typename W>
-void writeEvent(W& w, const EventView& event) {
+void writeEvent(W& w, const EventView& event, const ConnectionInfo* event_connection) {
   // Envoy always sets the timestamp, so even the epoch is written (0a 00).
   w.messageField(field::kTimestamp, [&](auto& t) {
     int64_t seconds = event.timestamp_ns / 1000000000;
@@ -75,7 +79,19 @@ void writeEvent(W& w, const EventView& event) {
       w.messageField(field::kClosed, [](auto&) {});
       break;
   }
+  if (event_connection != nullptr) {
+    w.messageField(field::kEventConnection, [&](auto& c) { writeConnection(c, *event_connection); });
+  }
   w.uint64Field(field::kSeqNum, event.seq_num);
+}
+
+template <typename W>
+void writeProcess(W& w, uint32_t field_number, const ProcessInfo* process) {
+  if (process == nullptr) return;
+  w.messageField(field_number, [&](auto& p) {
+    p.uint64Field(field::kProcessPid, static_cast<uint32_t>(process->pid));
+    p.bytesField(field::kProcessName, process->name);
+  });
 }
 
 template <typename W>
@@ -86,37 +102,69 @@ void writeBufferedTrace(W& w, const BufferedTraceData& trace) {
   }
   if (trace.events != nullptr) {
     trace.events->forEach([&](const EventView& event) {
-      w.messageField(field::kTraceEvents, [&](auto& e) { writeEvent(e, event); });
+      w.messageField(field::kTraceEvents, [&](auto& e) { writeEvent(e, event, nullptr); });
     });
   }
   w.boolField(field::kReadTruncated, trace.read_truncated);
   w.boolField(field::kWriteTruncated, trace.write_truncated);
-  if (trace.process != nullptr) {
-    w.messageField(field::kTraceProcess, [&](auto& p) {
-      p.uint64Field(field::kProcessPid, static_cast<uint32_t>(trace.process->pid));
-      p.bytesField(field::kProcessName, trace.process->name);
-    });
-  }
+  writeProcess(w, field::kTraceProcess, trace.process);
 }
 
 template <typename W>
-void writeWrapper(W& w, const BufferedTraceData& trace) {
-  w.messageField(field::kWrapperSocketBufferedTrace,
-                 [&](auto& t) { writeBufferedTrace(t, trace); });
+void writeSegment(W& w, const SegmentData& segment) {
+  w.uint64Field(field::kSegmentTraceId, segment.trace_id);
+  switch (segment.piece) {
+    case SegmentData::Piece::kConnection:
+      w.messageField(field::kSegmentConnection,
+                     [&](auto& c) { writeConnection(c, *segment.connection); });
+      break;
+    case SegmentData::Piece::kEvent:
+      w.messageField(field::kSegmentEvent,
+                     [&](auto& e) { writeEvent(e, *segment.event, segment.event_connection); });
+      break;
+    case SegmentData::Piece::kEvents:
+      w.messageField(field::kSegmentEvents, [&](auto& list) {
+        segment.events->forEach([&](const EventView& event) {
+          list.messageField(field::kEventsEvents,
+                            [&](auto& e) { writeEvent(e, event, segment.event_connection); });
+        });
+      });
+      break;
+  }
+  writeProcess(w, field::kSegmentProcess, segment.process);
+}
+
+// Measures `write_message`'s output, then writes it into `out`, preceded by
+// its length when `length_delimited`.
+template <typename WriteMessage>
+bool encodeFramed(bool length_delimited, ByteBuffer* out, WriteMessage&& write_message) {
+  wire::ByteCounter counter;
+  ProtoWriter<wire::ByteCounter> measure(counter);
+  write_message(measure);
+  const size_t prefix = length_delimited ? wire::varintSize(counter.size()) : 0;
+  uint8_t* destination = out->grow(prefix + counter.size());
+  if (destination == nullptr) return false;
+  wire::ByteWriter writer(destination);
+  if (length_delimited) writer.putVarint(counter.size());
+  ProtoWriter<wire::ByteWriter> write(writer);
+  write_message(write);
+  return true;
 }
 
 }  // namespace
 
 bool ProtoBinaryEncoder::encodeBuffered(const BufferedTraceData& trace, ByteBuffer* out) const {
-  wire::ByteCounter counter;
-  ProtoWriter<wire::ByteCounter> measure(counter);
-  writeWrapper(measure, trace);
-  uint8_t* destination = out->grow(counter.size());
-  if (destination == nullptr) return false;
-  wire::ByteWriter writer(destination);
-  ProtoWriter<wire::ByteWriter> write(writer);
-  writeWrapper(write, trace);
-  return true;
+  return encodeFramed(length_delimited_, out, [&](auto& w) {
+    w.messageField(field::kWrapperSocketBufferedTrace,
+                   [&](auto& t) { writeBufferedTrace(t, trace); });
+  });
+}
+
+bool ProtoBinaryEncoder::encodeSegment(const SegmentData& segment, ByteBuffer* out) const {
+  return encodeFramed(length_delimited_, out, [&](auto& w) {
+    w.messageField(field::kWrapperSocketStreamedTraceSegment,
+                   [&](auto& s) { writeSegment(s, segment); });
+  });
 }
 
 }  // namespace tapshim::core

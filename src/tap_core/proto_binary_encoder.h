@@ -1,4 +1,6 @@
-// PROTO_BINARY: a serialized TraceWrapper, no delimiter (Envoy's ".pb").
+// PROTO_BINARY (a serialized TraceWrapper, no delimiter: Envoy's ".pb") and
+// PROTO_BINARY_LENGTH_DELIMITED (each message preceded by its length as a
+// varint: ".pb_length_delimited", the format for streaming).
 #pragma once
 
 #include "tap_core/trace_encoder.h"
@@ -7,9 +9,17 @@ namespace tapshim::core {
 
 class ProtoBinaryEncoder final : public TraceEncoder {
  public:
+  explicit ProtoBinaryEncoder(bool length_delimited = false) : length_delimited_(length_delimited) {}
+
   // TraceEncoder
-  std::string_view extension() const override { return ".pb"; }
+  std::string_view extension() const override {
+    return length_delimited_ ? ".pb_length_delimited" : ".pb";
+  }
   bool encodeBuffered(const BufferedTraceData& trace, ByteBuffer* out) const override;
+  bool encodeSegment(const SegmentData& segment, ByteBuffer* out) const override;
+
+ private:
+  bool length_delimited_;
 };
 
 }  // namespace tapshim::core

@@ -54,6 +54,20 @@ bool KernelSocketProbe::isTcp(int fd) {
   return protocol == IPPROTO_TCP;
 }
 
+SocketKind KernelSocketProbe::kind(int fd) {
+  int domain = 0;
+  if (os::socketOption(fd, SOL_SOCKET, SO_DOMAIN, &domain) != 0) return SocketKind::kOther;
+  if (domain == AF_UNIX) {
+    int type = 0;
+    if (os::socketOption(fd, SOL_SOCKET, SO_TYPE, &type) != 0) return SocketKind::kOther;
+    return type == SOCK_STREAM ? SocketKind::kUnixStream : SocketKind::kOther;
+  }
+  if (domain != AF_INET && domain != AF_INET6) return SocketKind::kOther;
+  int protocol = 0;
+  if (os::socketOption(fd, SOL_SOCKET, SO_PROTOCOL, &protocol) != 0) return SocketKind::kOther;
+  return protocol == IPPROTO_TCP ? SocketKind::kTcp : SocketKind::kOther;
+}
+
 Address KernelSocketProbe::localAddress(int fd) {
   sockaddr_storage storage;
   socklen_t length;

@@ -4,15 +4,21 @@
 
 #include <sys/socket.h>
 
+#include <cstdint>
+
 #include "tap_core/trace_types.h"
 
 namespace tapshim::core {
+
+enum class SocketKind : uint8_t { kOther, kTcp, kUnixStream };
 
 class SocketProbe {
  public:
   virtual ~SocketProbe() = default;
   // True for a TCP socket over IPv4 or IPv6 (connected or not).
   virtual bool isTcp(int fd) = 0;
+  // TCP, a unix stream socket, or anything else.
+  virtual SocketKind kind(int fd) { return isTcp(fd) ? SocketKind::kTcp : SocketKind::kOther; }
   // The local address, or unknown.
   virtual Address localAddress(int fd) = 0;
   // The peer's address; unknown when the socket is not connected.
@@ -23,6 +29,7 @@ class KernelSocketProbe final : public SocketProbe {
  public:
   // SocketProbe
   bool isTcp(int fd) override;
+  SocketKind kind(int fd) override;
   Address localAddress(int fd) override;
   Address peerAddress(int fd) override;
 };

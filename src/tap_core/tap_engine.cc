@@ -17,20 +17,85 @@ TapEngine::TapEngine(const Config& config, Clock& clock, Sink& sink, const Trace
   context_.process = &process_;
   context_.max_buffered_rx_bytes = config.max_buffered_rx_bytes;
   context_.max_buffered_tx_bytes = config.max_buffered_tx_bytes;
+  context_.streaming = config.streaming;
+  context_.min_streamed_sent_bytes = config.min_streamed_sent_bytes;
+  context_.connection_per_event = config.connection_per_event;
+  match_all_ = config.match_all;
+  match_ = config.match;
+}
+
+bool TapEngine::isCandidate(SocketKind kind) const {
+  if (!match_all_) return false;  // TAP_CONFIG's predicate said never
+  if (kind == SocketKind::kTcp) return true;
+  return kind == SocketKind::kUnixStream && match_.has_value() && match_->wantsUnix();
+}
+
+TapEngine::Decision TapEngine::decide(Origin origin, const ConnectionInfo& info,
+                                      ConnectionFacts::Tls tls) const {
+  if (!match_.has_value()) return Decision::kYes;
+  ConnectionFacts facts;
+  facts.origin = origin == Origin::kConnected  ? ConnectionFacts::Origin::kOutbound
+                 : origin == Origin::kAccepted ? ConnectionFacts::Origin::kInbound
+                                               : ConnectionFacts::Origin::kUnknown;
+  facts.local = &info.local;
+  facts.remote = &info.remote;
+  if (info.local.kind == Address::Kind::kPipe || info.remote.kind == Address::Kind::kPipe) {
+    facts.family = AF_UNIX;
+  }
+  facts.tls = tls;
+  facts.process_name = process_.name;
+  return match_->evaluate(facts);
+}
+
+bool TapEngine::settleLocked(TappedConnection* connection, const IoSlices* first_data) {
+  if (!connection->undecided) return true;
+  connection->undecided = false;
+  // Until the TLS library is hooked, a connection is TLS when its first
+  // bytes are a TLS handshake record (content type 22, version 3.x).
+  uint8_t head[3] = {0, 0, 0};
+  const size_t got = first_data != nullptr ? first_data->copyPrefix(head, sizeof(head)) : 0;
+  const bool tls = got == 3 && head[0] == 0x16 && head[1] == 0x03 && head[2] <= 0x04;
+  const Decision decision = decide(connection->origin, connection->info,
+                                   tls ? ConnectionFacts::Tls::kYes : ConnectionFacts::Tls::kNo);
+  if (decision == Decision::kYes) {
+    establishLocked(connection);
+    return true;
+  }
+  connection->state = State::kClosed;  // not tapped: nothing is ever written
+  return false;
+}
+
+void TapEngine::startLocked(TappedConnection* connection, Origin origin, State state,
+                            const ConnectionInfo& info, bool undecided) {
+  connection->origin = origin;
+  connection->undecided = undecided;
+  connection->state = State::kConnecting;
+  connection->info = info;
+  connection->fd_refs = 1;
+  connection->fork_generation = fork_generation_.load(std::memory_order_relaxed);
+  if (context_.streaming) {
+    connection->streamed.emplace(context_, ids_.next());
+  } else {
+    connection->buffered.emplace(context_, ids_.next());
+  }
+  if (state == State::kEstablished) establishLocked(connection);
+}
+
+void TapEngine::establishLocked(TappedConnection* connection) {
+  // An undecided connection starts (a streamed first segment) only once
+  // the match decides for it.
+  if (connection->state != State::kConnecting || connection->undecided) return;
+  connection->state = State::kEstablished;
+  connection->tapper()->onEstablished(connection->info);
 }
 
 TappedConnection* TapEngine::publish(int fd, Origin origin, State state,
-                                     const ConnectionInfo& info) {
+                                     const ConnectionInfo& info, bool undecided) {
   TappedConnection* connection = pool_.acquire();
   if (connection == nullptr) return nullptr;
   {
     LockGuard lock(connection->mutex);
-    connection->origin = origin;
-    connection->state = state;
-    connection->info = info;
-    connection->fd_refs = 1;
-    connection->fork_generation = fork_generation_.load(std::memory_order_relaxed);
-    connection->buffered.emplace(context_, ids_.next());
+    startLocked(connection, origin, state, info, undecided);
   }
   bool stored = false;
   TappedConnection* previous = table_.exchange(fd, connection, &stored);
@@ -57,12 +122,10 @@ void TapEngine::onConnect(int fd, const sockaddr* peer, socklen_t peer_length, b
   if (existing != nullptr && existing != FdTable::kNotTapped) {
     // A repeated connect() on a non-blocking socket reports completion.
     LockGuard lock(existing->mutex);
-    if (table_.get(fd) == existing && completed && existing->state == State::kConnecting) {
-      existing->state = State::kEstablished;
-    }
+    if (table_.get(fd) == existing && completed) establishLocked(existing);
     return;
   }
-  if (!probe_.isTcp(fd)) {
+  if (!isCandidate(probe_.kind(fd))) {
     table_.exchange(fd, FdTable::kNotTapped);
     return;
   }
@@ -70,27 +133,40 @@ void TapEngine::onConnect(int fd, const sockaddr* peer, socklen_t peer_length, b
   info.remote = addressFromSockaddr(peer, peer_length);
   if (!info.remote.known()) info.remote = probe_.peerAddress(fd);
   info.local = probe_.localAddress(fd);
-  publish(fd, Origin::kConnected, completed ? State::kEstablished : State::kConnecting, info);
+  const Decision decision = decide(Origin::kConnected, info, ConnectionFacts::Tls::kUnknown);
+  if (decision == Decision::kNo) {
+    table_.exchange(fd, FdTable::kNotTapped);
+    return;
+  }
+  publish(fd, Origin::kConnected, completed ? State::kEstablished : State::kConnecting, info,
+          decision == Decision::kUndecided);
 }
 
 void TapEngine::onAccepted(int fd) {
   if (exiting_.load(std::memory_order_relaxed)) return;
   purge(fd);
-  if (!probe_.isTcp(fd)) {
+  if (!isCandidate(probe_.kind(fd))) {
     table_.exchange(fd, FdTable::kNotTapped);
     return;
   }
   ConnectionInfo info;
   info.local = probe_.localAddress(fd);
   info.remote = probe_.peerAddress(fd);
-  publish(fd, Origin::kAccepted, State::kEstablished, info);
+  const Decision decision = decide(Origin::kAccepted, info, ConnectionFacts::Tls::kUnknown);
+  if (decision == Decision::kNo) {
+    table_.exchange(fd, FdTable::kNotTapped);
+    return;
+  }
+  publish(fd, Origin::kAccepted, State::kEstablished, info, decision == Decision::kUndecided);
 }
 
 TappedConnection* TapEngine::adopt(int fd) {
   // A socket the program did not create through a hooked call (inherited
   // across fork or exec, passed over a unix socket, socket activation).
   if (exiting_.load(std::memory_order_relaxed)) return nullptr;
-  if (!probe_.isTcp(fd)) {
+  // (Only TCP: an adopted unix socket's peer is usually unnamed, which
+  // cannot be told from "not connected".)
+  if (!isCandidate(SocketKind::kTcp) || !probe_.isTcp(fd)) {
     table_.compareAndSet(fd, nullptr, FdTable::kNotTapped);
     return nullptr;
   }
@@ -98,18 +174,25 @@ TappedConnection* TapEngine::adopt(int fd) {
   info.remote = probe_.peerAddress(fd);
   if (!info.remote.known()) return nullptr;  // not connected: nothing to adopt yet
   info.local = probe_.localAddress(fd);
+  const Decision decision = decide(Origin::kAdopted, info, ConnectionFacts::Tls::kUnknown);
+  if (decision == Decision::kNo) {
+    table_.compareAndSet(fd, nullptr, FdTable::kNotTapped);
+    return nullptr;
+  }
   TappedConnection* connection = pool_.acquire();
   if (connection == nullptr) return nullptr;
   {
     LockGuard lock(connection->mutex);
-    connection->origin = Origin::kAdopted;
-    connection->state = State::kEstablished;
-    connection->info = info;
-    connection->fd_refs = 1;
-    connection->fork_generation = fork_generation_.load(std::memory_order_relaxed);
-    connection->buffered.emplace(context_, ids_.next());
+    startLocked(connection, Origin::kAdopted, State::kConnecting, info,
+                decision == Decision::kUndecided);
   }
-  if (table_.compareAndSet(fd, nullptr, connection)) return connection;
+  if (table_.compareAndSet(fd, nullptr, connection)) {
+    // Established only once published: a loser of the race below must not
+    // have written a streamed first segment.
+    LockGuard lock(connection->mutex);
+    if (table_.get(fd) == connection) establishLocked(connection);
+    return connection;
+  }
   // Another thread adopted it first.
   {
     LockGuard lock(connection->mutex);
@@ -138,8 +221,9 @@ void TapEngine::withConnection(int fd, bool may_adopt, Work&& work) {
 
 void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
   withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
+    if (!settleLocked(connection, &data)) return;
     // Data moved, so a pending non-blocking connect has succeeded.
-    connection->state = State::kEstablished;
+    establishLocked(connection);
     PerSocketTapper* tapper = connection->tapper();
     for (Direction gap : {Direction::kRead, Direction::kWrite}) {
       if (connection->pending_gap[static_cast<size_t>(gap)].exchange(false)) tapper->onGap(gap);
@@ -154,7 +238,8 @@ void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
 
 void TapEngine::onUnseen(int fd, Direction direction) {
   withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
-    connection->state = State::kEstablished;
+    if (!settleLocked(connection, nullptr)) return;
+    establishLocked(connection);
     connection->tapper()->onGap(direction);
   });
 }
@@ -206,7 +291,9 @@ void TapEngine::onCloseRange(unsigned first, unsigned last) {
 
 void TapEngine::finishLocked(int fd, TappedConnection* connection) {
   if (connection->state == State::kConnecting && fd >= 0 && probe_.peerAddress(fd).known()) {
-    connection->state = State::kEstablished;  // connected, and carried no data
+    // Connected, and carried no data (so no TLS either).
+    if (!settleLocked(connection, nullptr)) return;
+    establishLocked(connection);
   }
   if (connection->state == State::kEstablished) {
     if (connection->fork_generation != fork_generation_.load(std::memory_order_relaxed)) {

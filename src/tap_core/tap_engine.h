@@ -10,6 +10,7 @@
 #include <atomic>
 
 #include "tap_core/config.h"
+#include "tap_core/match_expression.h"
 #include "tap_core/fd_table.h"
 #include "tap_core/socket_probe.h"
 #include "tap_core/tapped_connection.h"
@@ -69,7 +70,23 @@ class TapEngine {
   using Origin = TappedConnection::Origin;
   using State = TappedConnection::State;
 
-  TappedConnection* publish(int fd, Origin origin, State state, const ConnectionInfo& info);
+  // Fills a fresh connection and gives it the configured tapper; with
+  // `state` kEstablished it is established at once.
+  void startLocked(TappedConnection* connection, Origin origin, State state,
+                   const ConnectionInfo& info, bool undecided = false);
+  using Decision = MatchExpression::Decision;
+  // Whether sockets of `kind` can be tapped at all under the configuration.
+  bool isCandidate(SocketKind kind) const;
+  // TAP_MATCH's decision for a connection.
+  Decision decide(Origin origin, const ConnectionInfo& info, ConnectionFacts::Tls tls) const;
+  // An undecided connection (the match depends on `tls`) is decided at its
+  // first data, or at close: false when it is not to be tapped (it is then
+  // kClosed and writes nothing).
+  bool settleLocked(TappedConnection* connection, const IoSlices* first_data);
+  // kConnecting -> kEstablished, telling the tapper.
+  void establishLocked(TappedConnection* connection);
+  TappedConnection* publish(int fd, Origin origin, State state, const ConnectionInfo& info,
+                            bool undecided = false);
   TappedConnection* adopt(int fd);
   // Runs `work(connection)` under the connection's lock if `fd` is (or,
   // with `may_adopt`, becomes) a live tapped connection.
@@ -83,6 +100,8 @@ class TapEngine {
   void finishLocked(int fd, TappedConnection* connection);
 
   ProcessInfo process_;
+  bool match_all_ = true;
+  std::optional<MatchExpression> match_;
   TapperContext context_;
   SocketProbe& probe_;
   TraceIds& ids_;

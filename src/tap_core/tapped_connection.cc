@@ -31,8 +31,10 @@ TappedConnection* ConnectionPool::acquire() {
 
 void TappedConnection::resetLocked() {
   buffered.reset();
+  streamed.reset();
   info = ConnectionInfo{};
   fd_refs = 0;
+  undecided = false;
   pending_gap[0].store(false);
   pending_gap[1].store(false);
   state = State::kFree;

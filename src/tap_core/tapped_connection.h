@@ -12,6 +12,7 @@
 
 #include "tap_core/buffered_tapper.h"
 #include "tap_core/lock.h"
+#include "tap_core/streamed_tapper.h"
 #include "tap_core/trace_types.h"
 
 namespace tapshim::core {
@@ -30,19 +31,27 @@ class TappedConnection {
   Mutex mutex;
   State state = State::kFree;
   Origin origin = Origin::kConnected;
+  // TAP_MATCH depends on `tls`, not known yet: nothing is written until
+  // the first data (or the close) decides.
+  bool undecided = false;
   // How many fds refer to this connection; the last close ends it.
   int fd_refs = 0;
   ConnectionInfo info;
   // TapEngine's fork generation when this connection was made: a different
   // current value means a child process inherited it.
   uint64_t fork_generation = 0;
+  // One of the two, by configuration.
   std::optional<BufferedTapper> buffered;
+  std::optional<StreamedTapper> streamed;
   // Set without the lock by a hook that could not record (it ran inside
   // the shim on the same thread, e.g. from a signal handler): the next
   // recording first adds a gap for that direction.
   std::atomic<bool> pending_gap[2] = {false, false};
 
-  PerSocketTapper* tapper() { return buffered ? &*buffered : nullptr; }
+  PerSocketTapper* tapper() {
+    if (buffered) return &*buffered;
+    return streamed ? &*streamed : nullptr;
+  }
   // Back to a blank kFree state; the caller holds `mutex`.
   void resetLocked();
 

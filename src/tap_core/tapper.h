@@ -20,11 +20,18 @@ struct TapperContext {
   const ProcessInfo* process = nullptr;
   uint32_t max_buffered_rx_bytes = 1024;
   uint32_t max_buffered_tx_bytes = 1024;
+  // Streaming (Envoy's output_config.streaming and friends).
+  bool streaming = false;
+  uint32_t min_streamed_sent_bytes = 0;  // > 0: batched
+  bool connection_per_event = false;
 };
 
 class PerSocketTapper {
  public:
   virtual ~PerSocketTapper() = default;
+  // The connection is known to be established (connect completed, accept,
+  // adoption), with these addresses. Streaming writes its first segment.
+  virtual void onEstablished(const ConnectionInfo& /*connection*/) {}
   // Bytes the program received (the call's result counts, n > 0).
   virtual void onRead(const IoSlices& data) = 0;
   // Bytes the kernel accepted from the program (n > 0).

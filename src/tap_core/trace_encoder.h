@@ -20,6 +20,21 @@ struct BufferedTraceData {
   const ProcessInfo* process = nullptr;  // nullptr: the extension is left out
 };
 
+// One SocketStreamedTraceSegment: the trace id and one piece.
+struct SegmentData {
+  enum class Piece : uint8_t { kConnection, kEvent, kEvents };
+
+  uint64_t trace_id = 0;
+  Piece piece = Piece::kConnection;
+  const ConnectionInfo* connection = nullptr;  // kConnection
+  const EventView* event = nullptr;            // kEvent
+  const EventLog* events = nullptr;            // kEvents
+  // Envoy's set_connection_per_event: written into every event.
+  const ConnectionInfo* event_connection = nullptr;
+  // The tapshim extension (binary formats), on the connection piece.
+  const ProcessInfo* process = nullptr;
+};
+
 class TraceEncoder {
  public:
   virtual ~TraceEncoder() = default;
@@ -28,6 +43,8 @@ class TraceEncoder {
   // Appends TraceWrapper{socket_buffered_trace} to `out`, framed as the
   // format wants it in a file. Returns false when memory is short.
   virtual bool encodeBuffered(const BufferedTraceData& trace, ByteBuffer* out) const = 0;
+  // Appends TraceWrapper{socket_streamed_trace_segment}, framed likewise.
+  virtual bool encodeSegment(const SegmentData& segment, ByteBuffer* out) const = 0;
 };
 
 }  // namespace tapshim::core

@@ -50,6 +50,13 @@ class IoSlices {
   static IoSlices fromFile(int fd, int64_t offset, size_t total);
 
   size_t total() const { return total_; }
+  // The first `n` bytes as one piece of the program's memory, or nullptr
+  // when they are scattered or in a file.
+  const uint8_t* contiguous(size_t n) const {
+    if (n == 0) return reinterpret_cast<const uint8_t*>("");
+    if (file_fd_ >= 0 || count_ == 0 || iov_[0].iov_len < n) return nullptr;
+    return static_cast<const uint8_t*>(iov_[0].iov_base);
+  }
   // Copies the first min(n, total) bytes to `out` and returns how many it
   // copied: fewer only when a file no longer holds them.
   size_t copyPrefix(uint8_t* out, size_t n) const;

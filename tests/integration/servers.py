@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -194,6 +195,49 @@ class EchoServer(_RecordingServer):
                 return
             connection.received += chunk
             self._send(sock, connection, chunk)
+
+
+# A client that runs a plan of steps on one connection (send, shut, recv,
+# drain...), checking what it receives. Byte i of the stream is PATTERN[i].
+PLAN_CLIENT = textwrap.dedent("""
+    import json, socket, sys, threading
+    port, plan = int(sys.argv[1]), json.loads(sys.argv[2])
+    pattern = bytes((i * 7 + i // 251) % 256 for i in range(1 << 20))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sock.settimeout(None)  # a blocking fd: with a timeout, Python polls a non-blocking one
+    sent = received = 0
+    threads = []
+    def send_chunks(sizes):
+        global sent
+        for size in sizes:
+            n = sock.send(pattern[sent:sent + size])
+            assert n == size, (n, size)
+            sent += size
+    for step, *args in plan:
+        if step == "send":
+            send_chunks(args[0])
+        elif step == "send_in_thread":  # while the main thread reads
+            thread = threading.Thread(target=lambda: (send_chunks(args[0]), sock.shutdown(socket.SHUT_WR)))
+            thread.start()
+            threads.append(thread)
+        elif step == "recv":
+            for size in args[0]:
+                data = sock.recv(size, socket.MSG_WAITALL)
+                assert data == pattern[received:received + size], (len(data), size)
+                received += size
+        elif step == "shut":
+            sock.shutdown(socket.SHUT_WR)
+        elif step == "drain":
+            while data := sock.recv(args[0]):
+                assert data == pattern[received:received + len(data)]
+                received += len(data)
+    for thread in threads:
+        thread.join()
+    sock.close()
+    print(json.dumps({"sent": sent, "received": received}))
+""")
+
+PATTERN = bytes((i * 7 + i // 251) % 256 for i in range(1 << 20))
 
 
 # --- Real server programs -------------------------------------------------

@@ -65,6 +65,8 @@ def shim_env(prefix=None, **variables):
 class Event:
     def __init__(self, raw):
         self.timestamp = raw.get("timestamp")
+        self.seq_num = int(raw.get("seq_num", "0"))
+        self.connection = raw.get("connection")
         if "read" in raw:
             self.kind, body = "read", raw["read"].get("data", {})
             self.end_stream = False
@@ -75,7 +77,11 @@ class Event:
             self.kind, body = "closed", {}
             self.end_stream = False
         self.has_body = "as_bytes" in body or "as_string" in body
-        self.data = base64.b64decode(body.get("as_bytes", ""))
+        self.as_string = "as_string" in body
+        if self.as_string:
+            self.data = body["as_string"].encode("utf-8")
+        else:
+            self.data = base64.b64decode(body.get("as_bytes", ""))
         self.truncated = body.get("truncated", False)
 
     def __repr__(self):
@@ -93,23 +99,61 @@ def _address(raw):
     return None
 
 
-class Trace:
-    """One decoded trace file (a buffered SocketBufferedTrace)."""
+TRACE_EXTENSIONS = (".pb", ".pb_length_delimited", ".pb_text", ".json")
 
-    def __init__(self, path, wrapper):
+
+class Trace:
+    """One connection's trace: a buffered SocketBufferedTrace, or the
+    SocketStreamedTraceSegments of one streamed file put together."""
+
+    def __init__(self, path, wrappers):
         self.path = path
-        self.raw = wrapper
-        trace = wrapper["socket_buffered_trace"]
-        self.trace_id = int(trace.get("trace_id", "0"))
-        connection = trace.get("connection", {})
+        self.raw = wrappers
+        self.streamed = "socket_streamed_trace_segment" in wrappers[0]
+        self.events = []
+        self.local = self.remote = None
+        self.read_truncated = self.write_truncated = False
+        self.pid, self.process_name = 0, ""
+        self.segments = []  # streamed: one entry per message: "connection", "event" or "events"
+        if not self.streamed:
+            if len(wrappers) != 1:
+                raise AssertionError(f"{path}: {len(wrappers)} buffered traces in one file")
+            trace = wrappers[0]["socket_buffered_trace"]
+            self.trace_id = int(trace.get("trace_id", "0"))
+            self._connection(trace.get("connection", {}))
+            self.events = [Event(e) for e in trace.get("events", [])]
+            self.read_truncated = trace.get("read_truncated", False)
+            self.write_truncated = trace.get("write_truncated", False)
+            self._process(trace.get("tapshim_process", {}))
+            return
+        ids = set()
+        for wrapper in wrappers:
+            segment = wrapper["socket_streamed_trace_segment"]
+            ids.add(int(segment.get("trace_id", "0")))
+            self._process(segment.get("tapshim_process", {}))
+            if "connection" in segment:
+                self.segments.append("connection")
+                self._connection(segment["connection"])
+            elif "event" in segment:
+                self.segments.append("event")
+                self.events.append(Event(segment["event"]))
+            elif "events" in segment:
+                self.segments.append("events")
+                self.events.extend(Event(e) for e in segment["events"].get("events", []))
+            else:
+                raise AssertionError(f"{path}: a segment without a piece: {segment}")
+        if len(ids) != 1:
+            raise AssertionError(f"{path}: segments of several traces: {ids}")
+        self.trace_id = ids.pop()
+
+    def _connection(self, connection):
         self.local = _address(connection.get("local_address"))
         self.remote = _address(connection.get("remote_address"))
-        self.events = [Event(e) for e in trace.get("events", [])]
-        self.read_truncated = trace.get("read_truncated", False)
-        self.write_truncated = trace.get("write_truncated", False)
-        process = trace.get("tapshim_process", {})
-        self.pid = process.get("pid", 0)
-        self.process_name = process.get("name", "")
+
+    def _process(self, process):
+        if process:
+            self.pid = process.get("pid", 0)
+            self.process_name = process.get("name", "")
 
     def received(self):
         return b"".join(e.data for e in self.events if e.kind == "read")
@@ -123,22 +167,28 @@ class Trace:
 
 
 def decode(paths):
-    """Decodes trace files with libprotobuf (trace_to_json); fails loudly."""
+    """Decodes trace files of any format with libprotobuf (trace_to_json);
+    fails loudly. One Trace per file (file_per_tap)."""
     if not paths:
         return []
     done = subprocess.run([TRACE_TO_JSON, *paths], capture_output=True, text=True)
     if done.returncode != 0:
         raise AssertionError(f"trace_to_json failed: {done.stderr.strip()}")
-    traces = []
+    records = {}
     for line in done.stdout.splitlines():
         item = json.loads(line)
-        traces.append(Trace(item["file"], item["trace"]))
-    return traces
+        records.setdefault(item["file"], []).append(item["trace"])
+    return [Trace(path, records[path]) for path in paths if path in records]
+
+
+def trace_paths(prefix):
+    """Every trace file under `prefix` ("<prefix>_<id>.<ext>"), any format."""
+    return sorted(p for p in glob.glob(glob.escape(prefix) + "_*") if p.endswith(TRACE_EXTENSIONS))
 
 
 def load_traces(prefix):
-    """Every trace written under `prefix` (files "<prefix>_<id>.pb")."""
-    return decode(sorted(glob.glob(glob.escape(prefix) + "_*.pb")))
+    """Every trace written under `prefix`, in any format."""
+    return decode(trace_paths(prefix))
 
 
 class TapTestCase(unittest.TestCase):

@@ -1,33 +1,32 @@
-// Test helper: parses trace files with libprotobuf and prints each as one
-// line of JSON, so that integration tests (in Python) can check them.
+// Test helper: parses trace files with libprotobuf and prints each record
+// as one line of JSON, so that integration tests (in Python) can check
+// them.
 //
 //   trace_to_json FILE...
 //
-// Each file must hold exactly one binary TraceWrapper (PROTO_BINARY) that
-// libprotobuf parses completely; otherwise the tool names the file and the
-// problem on stderr and exits 1. Output per file:
-//   {"file": "...", "trace": {<TraceWrapper as protobuf JSON>}}
-// Bytes are base64, field names as in the .proto (snake_case), and the
-// tapshim extension fields are included.
+// The format comes from the extension, as Envoy names its files: .pb (one
+// TraceWrapper, or streamed records back to back), .pb_length_delimited,
+// .pb_text, .json. Every record must parse completely; binary records must
+// carry no unknown fields and re-serialise to their own length (tapshim's
+// encoding is canonical). Otherwise the tool names the file and the
+// problem on stderr and exits 1. Output, one line per record:
+//   {"file": "...", "record": N, "trace": {<TraceWrapper as protobuf JSON>}}
+// with bytes in base64, field names as in the .proto, and the tapshim
+// extension fields included.
 #include <google/protobuf/util/json_util.h>
 
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include "envoy/data/tap/v3/wrapper.pb.h"
+#include "record_parser.h"
+#include "record_scanner.h"
+#include "trace_format.h"
 
 namespace {
 
-bool readFile(const std::string& path, std::string* contents) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  *contents = buffer.str();
-  return true;
-}
+using tapshim::tap2pcap::TraceFormat;
 
 std::string jsonString(const std::string& text) {
   std::string out = "\"";
@@ -46,6 +45,75 @@ std::string jsonString(const std::string& text) {
   return out + "\"";
 }
 
+bool hasUnknownFields(const google::protobuf::Message& message) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  if (!reflection->GetUnknownFields(message).empty()) return true;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+        if (hasUnknownFields(reflection->GetRepeatedMessage(message, field, i))) return true;
+      }
+    } else if (hasUnknownFields(reflection->GetMessage(message, field))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool printFile(const std::string& path) {
+  const std::optional<TraceFormat> format = tapshim::tap2pcap::traceFormatForPath(path);
+  if (!format.has_value()) {
+    std::cerr << path << ": not a trace file name (.pb, .pb_length_delimited, .pb_text, .json)\n";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << path << ": cannot read\n";
+    return false;
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  auto scanner = tapshim::tap2pcap::makeRecordScanner(*format, in);
+  std::string record;
+  tapshim::tap2pcap::RecordLocation location;
+  for (int index = 0;; ++index) {
+    absl::StatusOr<bool> more = scanner->next(&record, &location);
+    if (!more.ok()) {
+      std::cerr << path << ": " << more.status().message() << "\n";
+      return false;
+    }
+    if (!*more) return index > 0 || (std::cerr << path << ": empty\n", false);
+    envoy::data::tap::v3::TraceWrapper trace;
+    const absl::Status parsed = tapshim::tap2pcap::parseRecord(
+        record, *format, tapshim::tap2pcap::ConnectionNumbering::kDetect, &trace);
+    if (!parsed.ok()) {
+      std::cerr << path << ": record " << index << ": " << parsed.message() << "\n";
+      return false;
+    }
+    if (tapshim::tap2pcap::isBinaryFormat(*format)) {
+      if (hasUnknownFields(trace)) {
+        std::cerr << path << ": record " << index << ": unknown fields\n";
+        return false;
+      }
+      if (trace.ByteSizeLong() != record.size()) {
+        std::cerr << path << ": record " << index << ": re-serialises to " << trace.ByteSizeLong()
+                  << " bytes, the file has " << record.size() << "\n";
+        return false;
+      }
+    }
+    std::string json;
+    if (!google::protobuf::util::MessageToJsonString(trace, &json, options).ok()) {
+      std::cerr << path << ": record " << index << ": cannot print as JSON\n";
+      return false;
+    }
+    std::cout << "{\"file\": " << jsonString(path) << ", \"record\": " << index
+              << ", \"trace\": " << json << "}\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,35 +121,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: trace_to_json FILE...\n";
     return 2;
   }
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
   for (int i = 1; i < argc; ++i) {
-    const std::string path = argv[i];
-    std::string contents;
-    if (!readFile(path, &contents)) {
-      std::cerr << path << ": cannot read\n";
-      return 1;
-    }
-    envoy::data::tap::v3::TraceWrapper trace;
-    if (!trace.ParseFromString(contents)) {
-      std::cerr << path << ": not a binary TraceWrapper\n";
-      return 1;
-    }
-    if (!trace.GetReflection()->GetUnknownFields(trace).empty()) {
-      std::cerr << path << ": unknown fields in the TraceWrapper\n";
-      return 1;
-    }
-    if (trace.ByteSizeLong() != contents.size()) {
-      std::cerr << path << ": re-serialises to " << trace.ByteSizeLong() << " bytes, file has "
-                << contents.size() << "\n";
-      return 1;
-    }
-    std::string json;
-    if (!google::protobuf::util::MessageToJsonString(trace, &json, options).ok()) {
-      std::cerr << path << ": cannot print as JSON\n";
-      return 1;
-    }
-    std::cout << "{\"file\": " << jsonString(path) << ", \"trace\": " << json << "}\n";
+    if (!printFile(argv[i])) return 1;
   }
   return 0;
 }

@@ -96,20 +96,36 @@ INSTANTIATE_TEST_SUITE_P(ConfigTest, BadLimitTest,
                                            std::pair{"TAP_MAX_BUFFERED_TX_BYTES", " 5"},
                                            std::pair{"TAP_MAX_BUFFERED_TX_BYTES", "4294967296"}));
 
-TEST(ConfigTest, ProtoBinaryFormatIsAcceptedInEitherCase) {
-  for (const char* value : {"proto_binary", "PROTO_BINARY"}) {
+TEST(ConfigTest, EveryEnvoyFormatIsAcceptedInEitherCase) {
+  const std::pair<const char*, OutputFormat> formats[] = {
+      {"proto_binary", OutputFormat::kProtoBinary},
+      {"PROTO_BINARY", OutputFormat::kProtoBinary},
+      {"proto_binary_length_delimited", OutputFormat::kProtoBinaryLengthDelimited},
+      {"PROTO_TEXT", OutputFormat::kProtoText},
+      {"json_body_as_bytes", OutputFormat::kJsonBodyAsBytes},
+      {"JSON_BODY_AS_STRING", OutputFormat::kJsonBodyAsString},
+  };
+  for (const auto& [value, format] : formats) {
     const ConfigResult result = parseWith("TAP_FORMAT", value);
     EXPECT_THAT(result.error, IsEmpty()) << value;
     EXPECT_TRUE(result.config.enabled) << value;
-    EXPECT_EQ(result.config.format, OutputFormat::kProtoBinary) << value;
+    EXPECT_EQ(result.config.format, format) << value;
   }
 }
 
-TEST(ConfigTest, OtherFormatsAreRefusedNamingTapFormat) {
-  for (const char* value : {"json_body_as_bytes", "proto_text", "proto_binary_length_delimited", "",
-                            "proto_binary ", "pcap"}) {
+TEST(ConfigTest, UnknownFormatsAreRefusedNamingTapFormat) {
+  for (const char* value : {"", "proto_binary ", "pcap", "json", "bogus"}) {
     expectRefused(parseWith("TAP_FORMAT", value), "TAP_FORMAT");
   }
+}
+
+TEST(ConfigTest, DefaultFormatIsBinaryWhenBufferedAndLengthDelimitedWhenStreaming) {
+  EXPECT_EQ(parse({{"TAP_PATH_PREFIX", "p"}}).config.format, OutputFormat::kProtoBinary);
+  EXPECT_EQ(parse({{"TAP_PATH_PREFIX", "p"}, {"TAP_STREAMING", "1"}}).config.format,
+            OutputFormat::kProtoBinaryLengthDelimited);
+  EXPECT_EQ(parse({{"TAP_PATH_PREFIX", "p"}, {"TAP_STREAMING", "1"}, {"TAP_FORMAT", "proto_text"}})
+                .config.format,
+            OutputFormat::kProtoText);
 }
 
 TEST(ConfigTest, FilePerTapSinkIsAcceptedAndOthersRefused) {
@@ -122,22 +138,44 @@ TEST(ConfigTest, FilePerTapSinkIsAcceptedAndOthersRefused) {
 }
 
 TEST(ConfigTest, NotYetSupportedVariablesDisableTapping) {
-  for (const char* variable :
-       {"TAP_MATCH", "TAP_CONFIG", "TAP_KEYLOG", "TAP_MIN_STREAMED_SENT_BYTES"}) {
-    expectRefused(parseWith(variable, "anything"), variable);
-  }
-  for (const char* value : {"1", "true", "yes"}) {
-    expectRefused(parseWith("TAP_STREAMING", value), "TAP_STREAMING");
-    expectRefused(parseWith("TAP_CONNECTION_PER_EVENT", value), "TAP_CONNECTION_PER_EVENT");
-  }
+  expectRefused(parseWith("TAP_KEYLOG", "/tmp/keys"), "TAP_KEYLOG");
 }
 
-TEST(ConfigTest, StreamingSwitchedOffIsFine) {
+TEST(ConfigTest, StreamingSettingsAreParsed) {
+  const ConfigResult result = parse({{"TAP_PATH_PREFIX", "p"},
+                                     {"TAP_STREAMING", "yes"},
+                                     {"TAP_MIN_STREAMED_SENT_BYTES", "4096"},
+                                     {"TAP_CONNECTION_PER_EVENT", "TRUE"}});
+  EXPECT_THAT(result.error, IsEmpty());
+  EXPECT_TRUE(result.config.streaming);
+  EXPECT_EQ(result.config.min_streamed_sent_bytes, 4096u);
+  EXPECT_TRUE(result.config.connection_per_event);
+}
+
+TEST(ConfigTest, FlagsTakeOnlyYesOrNoWords) {
   for (const char* value : {"0", "false", "FALSE", "no", ""}) {
     const ConfigResult result = parseWith("TAP_STREAMING", value);
     EXPECT_THAT(result.error, IsEmpty()) << value;
-    EXPECT_TRUE(result.config.enabled) << value;
+    EXPECT_FALSE(result.config.streaming) << value;
   }
+  for (const char* value : {"2", "on", "y", "truee"}) {
+    expectRefused(parseWith("TAP_STREAMING", value), "TAP_STREAMING");
+    expectRefused(parseWith("TAP_CONNECTION_PER_EVENT", value), "TAP_CONNECTION_PER_EVENT");
+  }
+  expectRefused(parseWith("TAP_MIN_STREAMED_SENT_BYTES", "-5"), "TAP_MIN_STREAMED_SENT_BYTES");
+}
+
+TEST(ConfigTest, MatchExpressionIsParsedOrRefusedNamingTapMatch) {
+  const ConfigResult good = parseWith("TAP_MATCH", "dst port 443 or port 80");
+  EXPECT_THAT(good.error, IsEmpty());
+  EXPECT_TRUE(good.config.match.has_value());
+  expectRefused(parseWith("TAP_MATCH", "port"), "TAP_MATCH");
+  expectRefused(parseWith("TAP_MATCH", "host example.com"), "TAP_MATCH");
+}
+
+TEST(ConfigTest, MissingConfigFileIsRefusedNamingTapConfig) {
+  expectRefused(parse({{"TAP_CONFIG", "/nonexistent/tap.yaml"}}), "TAP_CONFIG");
+  expectRefused(parse({{"TAP_CONFIG", ""}}), "TAP_CONFIG");
 }
 
 TEST(ConfigTest, ErrorIsOneLine) {
