@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdarg>
 
+#include "preload/keylog.h"
 #include "preload/real_functions.h"
 #include "preload/report.h"
 #include "preload/shim.h"
@@ -134,4 +135,28 @@ extern "C" TAP_EXPORT int execle(const char* path, const char* arg, ...) {
   });
   va_end(rest);
   return result;
+}
+
+// The program's own key log callback is remembered and chained behind the
+// shim's (keylog.h), never replaced.
+extern "C" TAP_EXPORT void SSL_CTX_set_keylog_callback(void* context, void* callback) {
+  using namespace tapshim::preload;
+  const real::SSL_CTX_set_keylog_callback_fn next = real::SSL_CTX_set_keylog_callback();
+  if (next == nullptr) return;
+  if (engine() != nullptr) {
+    ErrnoKeeper keep;
+    callback = keylog::onOpenSslCallbackSet(context, callback);
+  }
+  next(context, callback);
+}
+
+extern "C" TAP_EXPORT void gnutls_session_set_keylog_function(void* session, void* function) {
+  using namespace tapshim::preload;
+  const real::gnutls_session_set_keylog_function_fn next = real::gnutls_session_set_keylog_function();
+  if (next == nullptr) return;
+  if (engine() != nullptr) {
+    ErrnoKeeper keep;
+    function = keylog::onGnutlsFunctionSet(session, function);
+  }
+  next(session, function);
 }

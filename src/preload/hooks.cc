@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <type_traits>
 
+#include "preload/keylog.h"
 #include "preload/real_functions.h"
 #include "preload/report.h"
 #include "preload/shim.h"
@@ -32,7 +34,11 @@ namespace {
 template <typename Result>
 Result missingFunction() {
   errno = ENOSYS;
-  return static_cast<Result>(-1);
+  if constexpr (std::is_pointer_v<Result>) {
+    return nullptr;  // SSL_CTX_new's failure
+  } else {
+    return static_cast<Result>(-1);
+  }
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "preload/real_functions.h"
 
 #include <dlfcn.h>
+#include <link.h>
+
+#include <cstring>
 
 #include <atomic>
 
@@ -9,18 +12,63 @@
 namespace tapshim::preload::real {
 namespace {
 
+constexpr int kMaxObjects = 512;
+
+struct LoadedObjects {
+  const char* names[kMaxObjects];
+  int count = 0;
+};
+
+int collectObject(dl_phdr_info* info, size_t, void* data) {
+  auto* objects = static_cast<LoadedObjects*>(data);
+  if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0' && objects->count < kMaxObjects) {
+    objects->names[objects->count++] = info->dlpi_name;
+  }
+  return 0;
+}
+
+// This library's own path, to skip it when searching.
+const char* ownPath() {
+  Dl_info self{};
+  dladdr(reinterpret_cast<void*>(&ownPath), &self);
+  return self.dli_fname;
+}
+
+void* findInLocalLibraries(const char* name) {
+  LoadedObjects objects;
+  dl_iterate_phdr(&collectObject, &objects);
+  const char* own = ownPath();
+  for (int i = 0; i < objects.count; ++i) {
+    if (own != nullptr && std::strcmp(objects.names[i], own) == 0) continue;
+    // RTLD_NOLOAD: only a library that is already there; never load one.
+    void* handle = dlopen(objects.names[i], RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == nullptr) continue;
+    void* symbol = dlsym(handle, name);
+    dlclose(handle);
+    if (symbol != nullptr) return symbol;
+  }
+  return nullptr;
+}
+
 // Resolution is lazy, per symbol, never in the constructor: binding at load
-// time has crashed debuggers and valgrind for other interposers.
+// time has crashed debuggers and valgrind for other interposers. A symbol
+// not found yet (a TLS library not loaded) is looked for again next time.
 void* resolve(const char* name) {
-  void* next = dlsym(RTLD_NEXT, name);
+  void* next = findSymbol(name);
   if (next == nullptr) {
     core::reportOnce(core::Problem::kMissingSymbol,
-                     {"libc has no ", name, "; calls to it fail with ENOSYS"});
+                     {"no definition of ", name, " after the shim's; calls to it fail with ENOSYS"});
   }
   return next;
 }
 
 }  // namespace
+
+void* findSymbol(const char* name) {
+  void* next = dlsym(RTLD_NEXT, name);
+  if (next == nullptr) next = findInLocalLibraries(name);
+  return next;
+}
 
 #define TAP_REAL_ACCESSOR(name)                                    \
   name##_fn name() {                                               \

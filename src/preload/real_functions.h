@@ -12,6 +12,12 @@
 
 namespace tapshim::preload::real {
 
+// The definition of `name` that the program would reach were the shim not
+// there: the next object's (dlsym RTLD_NEXT), or, for a library the
+// program loaded with RTLD_LOCAL (Python's _ssl brings libssl that way),
+// that library's. nullptr when no loaded object defines it (yet).
+void* findSymbol(const char* name);
+
 #define TAP_HOOK(ret, name, params, args, before, after) \
   using name##_fn = ret(*) params;                       \
   name##_fn name();

@@ -2,10 +2,13 @@
 
 #include <linux/close_range.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 
+#include "preload/real_functions.h"
 #include "preload/shim.h"
+#include "preload/tls_in_executable.h"
 #include "tap_core/os.h"
 
 namespace tapshim::preload::report {
@@ -16,6 +19,12 @@ using core::IoSlices;
 using core::TapEngine;
 
 void data(int fd, Direction direction, const iovec* iov, size_t count, size_t total) {
+  if (t_tls_depth > 0) {
+    // The TLS library's own I/O: records, not the program's data.
+    const void* session = t_tls_session;
+    withEngine([&](TapEngine& engine) { engine.onTlsSocketIo(session, fd); });
+    return;
+  }
   const IoSlices slices(iov, count, total);
   if (!withEngine([&](TapEngine& engine) { engine.onData(fd, direction, slices); })) {
     // Inside the shim already (a signal handler): the trace shows a gap.
@@ -123,12 +132,95 @@ void spliced(int fd_in, int fd_out, ssize_t result) {
   });
 }
 
+namespace {
+
+// SSL_get_fd, for a session whose socket the shim has not seen: -1 for
+// memory BIOs and custom BIOs (curl's).
+int openSslFd(const void* session) {
+  using GetFd = int (*)(const void*);
+  static std::atomic<GetFd> get_fd{nullptr};
+  GetFd next = get_fd.load(std::memory_order_acquire);
+  if (next == nullptr) {
+    next = reinterpret_cast<GetFd>(real::findSymbol("SSL_get_fd"));
+    if (next == nullptr) return -1;
+    get_fd.store(next, std::memory_order_release);
+  }
+  return next(session);
+}
+
+}  // namespace
+
+void tlsEnter(CallState& call, const void* session) {
+  call.tls_outermost = t_tls_depth == 0;
+  if (call.tls_outermost) t_tls_session = session;
+  ++t_tls_depth;
+}
+
+void tlsLeave(const CallState& call) {
+  --t_tls_depth;
+  if (call.tls_outermost) t_tls_session = nullptr;
+}
+
+namespace {
+
+void tlsData(const CallState& call, const void* session, Direction direction, const void* buffer,
+             ssize_t result, const size_t* count, TlsLibrary library) {
+  tlsLeave(call);
+  if (!call.tls_outermost) return;
+  size_t bytes;
+  if (count != nullptr) {
+    if (result != 1) return;  // the _ex forms: 1 and *count bytes on success
+    bytes = *count;
+  } else {
+    if (result <= 0) return;  // WANT_READ/WANT_WRITE, errors, close_notify
+    bytes = static_cast<size_t>(result);
+  }
+  if (bytes == 0) return;
+  iovec slice{const_cast<void*>(buffer), bytes};
+  const IoSlices slices(&slice, 1, bytes);
+  withEngine([&](TapEngine& engine) {
+    engine.onTlsData(session, direction, slices,
+                     library == TlsLibrary::kOpenSsl ? &openSslFd : nullptr);
+  });
+}
+
+}  // namespace
+
+void tlsReceived(const CallState& call, const void* session, const void* buffer, ssize_t result,
+                 const size_t* count, TlsLibrary library) {
+  tlsData(call, session, Direction::kRead, buffer, result, count, library);
+}
+
+void tlsSent(const CallState& call, const void* session, const void* buffer, ssize_t result,
+             const size_t* count, TlsLibrary library) {
+  tlsData(call, session, Direction::kWrite, buffer, result, count, library);
+}
+
+void tlsBound(const void* session, int fd, bool ok) {
+  if (!ok || fd < 0) return;
+  withEngine([&](TapEngine& engine) { engine.onTlsBind(session, fd); });
+}
+
+void tlsBoundPointer(const void* session, const void* pointer) {
+  // GnuTLS's default transport takes the fd cast to a pointer; anything
+  // larger is the program's own transport object.
+  const auto value = reinterpret_cast<uintptr_t>(pointer);
+  if (value < static_cast<uintptr_t>(core::FdTable::kMaxFd)) {
+    tlsBound(session, static_cast<int>(value), true);
+  }
+}
+
+void tlsFreed(const void* session) {
+  withEngine([&](TapEngine& engine) { engine.onTlsSessionEnd(session); });
+}
+
 void created(int result) {
   if (result < 0) return;
   withEngine([&](TapEngine& engine) { engine.onSocketCreated(result); });
 }
 
 void connected(int fd, int result, const sockaddr* address, socklen_t length) {
+  checkTlsInExecutableOnce();
   const int error = errno;  // the real connect's
   bool completed;
   if (result == 0 || error == EISCONN) {
@@ -143,6 +235,7 @@ void connected(int fd, int result, const sockaddr* address, socklen_t length) {
 }
 
 void accepted(int result) {
+  checkTlsInExecutableOnce();
   if (result < 0) return;
   withEngine([&](TapEngine& engine) { engine.onAccepted(result); });
 }

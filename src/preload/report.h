@@ -16,6 +16,9 @@ struct CallState {
   // sendfile: where in the input file the bytes start; -1 when the output
   // is not a tapped socket or the position is unknown.
   int64_t file_position = -1;
+  // TLS calls: this call is the thread's outermost TLS call (one API may
+  // wrap another: record once).
+  bool tls_outermost = false;
 };
 
 void received(int fd, ssize_t result, const void* buffer, int flags);
@@ -31,6 +34,20 @@ void sentMessages(int fd, int result, const mmsghdr* messages);
 void sendingFile(CallState& call, int out_fd, int in_fd, const off_t* offset);
 void sentFile(const CallState& call, int out_fd, int in_fd, ssize_t result);
 void spliced(int fd_in, int fd_out, ssize_t result);
+
+// TLS calls (sessions: SSL* or gnutls_session_t).
+enum class TlsLibrary : uint8_t { kOpenSsl, kGnuTls };
+void tlsEnter(CallState& call, const void* session);
+void tlsLeave(const CallState& call);
+// After SSL_read/SSL_read_ex/gnutls_record_recv*: `result` bytes, or, with
+// `count` (the _ex forms), result 1 and *count bytes.
+void tlsReceived(const CallState& call, const void* session, const void* buffer, ssize_t result,
+                 const size_t* count, TlsLibrary library);
+void tlsSent(const CallState& call, const void* session, const void* buffer, ssize_t result,
+             const size_t* count, TlsLibrary library);
+void tlsBound(const void* session, int fd, bool ok);
+void tlsBoundPointer(const void* session, const void* pointer);
+void tlsFreed(const void* session);
 
 void created(int result);
 void connected(int fd, int result, const sockaddr* address, socklen_t length);

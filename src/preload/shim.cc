@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "preload/keylog.h"
 #include "tap_core/clock.h"
 #include "tap_core/config.h"
 #include "tap_core/diagnostics.h"
@@ -19,6 +20,8 @@
 namespace tapshim::preload {
 
 __thread bool t_inside_shim = false;
+__thread const void* t_tls_session = nullptr;
+__thread int t_tls_depth = 0;
 
 namespace {
 
@@ -79,6 +82,7 @@ void initialize() {
   const core::TraceEncoder* encoder = makeEncoder(config->format);
   auto* probe = new core::KernelSocketProbe();
   auto* active = new core::TapEngine(*config, *clock, *sink, *encoder, *probe, *ids);
+  keylog::configure(config->keylog_path.c_str());
   pthread_atfork(nullptr, &forkParent, &forkChild);
   g_engine.store(active, std::memory_order_release);
 }

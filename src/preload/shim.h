@@ -18,6 +18,12 @@ core::TapEngine* engine();
 // signal handler, say) must not take the core's locks again.
 extern __thread bool t_inside_shim __attribute__((tls_model("initial-exec")));
 
+// The TLS session whose call this thread is inside, and how deeply nested
+// (SSL_read_ex may call SSL_read in some libraries): socket I/O while the
+// depth is positive is the TLS library's, ciphertext.
+extern __thread const void* t_tls_session __attribute__((tls_model("initial-exec")));
+extern __thread int t_tls_depth __attribute__((tls_model("initial-exec")));
+
 // Runs work(engine) unless tapping is off or this thread is already inside
 // the shim. Returns whether it ran.
 template <typename Work>

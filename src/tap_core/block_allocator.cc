@@ -30,6 +30,12 @@ void* BlockAllocator::carve(size_t size) {
   return block;
 }
 
+size_t BlockAllocator::capacityFor(size_t size) {
+  if (size == 0) size = 1;
+  if (size > (size_t{1} << kMaxShift)) return (size + 4095) & ~size_t{4095};
+  return size_t{1} << (classIndex(size) + kMinShift);
+}
+
 BlockAllocator::Block BlockAllocator::allocate(size_t size) {
   if (size == 0) size = 1;
   if (size > (size_t{1} << kMaxShift)) {

@@ -24,6 +24,9 @@ class BlockAllocator {
   // Returns a block of at least `size` bytes, or an empty block when the
   // kernel refuses memory.
   Block allocate(size_t size);
+  // The capacity allocate(size) gives (so a caller that knows the size it
+  // asked for can give the block back).
+  static size_t capacityFor(size_t size);
   // Gives back a block returned by allocate().
   void release(Block block);
 

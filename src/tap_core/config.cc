@@ -9,10 +9,6 @@
 namespace tapshim::core {
 namespace {
 
-// Variables documented for later releases: refused while unsupported, since
-// a half-understood configuration must not tap with guessed settings.
-constexpr std::string_view kNotYetSupported[] = {"TAP_KEYLOG"};
-
 struct FormatName {
   std::string_view name;
   OutputFormat format;
@@ -154,8 +150,9 @@ ConfigResult parseConfig(const Environment& environment) {
       return result;
     }
   }
-  for (std::string_view name : kNotYetSupported) {
-    if (environment.get(name).has_value()) return fail(name, "is not supported by this build");
+  if (auto value = environment.get("TAP_KEYLOG")) {
+    if (value->empty()) return fail("TAP_KEYLOG", "is empty");
+    config.keylog_path = std::string(*value);
   }
   config.enabled = true;
   return result;

@@ -35,6 +35,9 @@ struct Config {
   bool connection_per_event = false;
   // TAP_CONFIG's match predicate folded to a constant: false taps nothing.
   bool match_all = true;
+  // TAP_KEYLOG: where TLS secrets are appended (NSS key log format); empty
+  // for none.
+  std::string keylog_path;
   // TAP_MATCH, when given.
   std::optional<MatchExpression> match;
 };

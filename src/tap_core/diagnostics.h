@@ -18,6 +18,7 @@ enum class Problem : uint8_t {
   kFdOutOfRange,
   kMissingSymbol,
   kSecureExecution,
+  kTlsInExecutable,
   kCount,
 };
 

@@ -47,22 +47,26 @@ TapEngine::Decision TapEngine::decide(Origin origin, const ConnectionInfo& info,
   return match_->evaluate(facts);
 }
 
-bool TapEngine::settleLocked(TappedConnection* connection, const IoSlices* first_data) {
+bool TapEngine::settleLocked(TappedConnection* connection, ConnectionFacts::Tls tls) {
   if (!connection->undecided) return true;
   connection->undecided = false;
-  // Until the TLS library is hooked, a connection is TLS when its first
-  // bytes are a TLS handshake record (content type 22, version 3.x).
-  uint8_t head[3] = {0, 0, 0};
-  const size_t got = first_data != nullptr ? first_data->copyPrefix(head, sizeof(head)) : 0;
-  const bool tls = got == 3 && head[0] == 0x16 && head[1] == 0x03 && head[2] <= 0x04;
-  const Decision decision = decide(connection->origin, connection->info,
-                                   tls ? ConnectionFacts::Tls::kYes : ConnectionFacts::Tls::kNo);
-  if (decision == Decision::kYes) {
+  if (decide(connection->origin, connection->info, tls) == Decision::kYes) {
     establishLocked(connection);
     return true;
   }
   connection->state = State::kClosed;  // not tapped: nothing is ever written
   return false;
+}
+
+// Before the TLS library's first call on a connection is seen, a
+// connection is TLS when its first bytes are a TLS handshake record
+// (content type 22, version 3.x): TLS in a program whose TLS library is not
+// hooked (statically linked), or STARTTLS's plaintext part (not TLS).
+static ConnectionFacts::Tls sniffTls(const IoSlices* data) {
+  uint8_t head[3] = {0, 0, 0};
+  const size_t got = data != nullptr ? data->copyPrefix(head, sizeof(head)) : 0;
+  const bool tls = got == 3 && head[0] == 0x16 && head[1] == 0x03 && head[2] <= 0x04;
+  return tls ? ConnectionFacts::Tls::kYes : ConnectionFacts::Tls::kNo;
 }
 
 void TapEngine::startLocked(TappedConnection* connection, Origin origin, State state,
@@ -221,7 +225,12 @@ void TapEngine::withConnection(int fd, bool may_adopt, Work&& work) {
 
 void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
   withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
-    if (!settleLocked(connection, &data)) return;
+    // Once TLS runs on a connection, what its socket carries is TLS
+    // records, whoever reads them (GnuTLS reads a session ticket inside
+    // gnutls_session_get_data2, for one): only the TLS hooks' plaintext
+    // is recorded.
+    if (connection->tls) return;
+    if (!settleLocked(connection, sniffTls(&data))) return;
     // Data moved, so a pending non-blocking connect has succeeded.
     establishLocked(connection);
     PerSocketTapper* tapper = connection->tapper();
@@ -238,7 +247,8 @@ void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
 
 void TapEngine::onUnseen(int fd, Direction direction) {
   withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
-    if (!settleLocked(connection, nullptr)) return;
+    if (connection->tls) return;
+    if (!settleLocked(connection, ConnectionFacts::Tls::kNo)) return;
     establishLocked(connection);
     connection->tapper()->onGap(direction);
   });
@@ -248,6 +258,122 @@ void TapEngine::onUnrecorded(int fd, Direction direction) {
   TappedConnection* connection = table_.get(fd);
   if (connection == nullptr || connection == FdTable::kNotTapped) return;
   connection->pending_gap[static_cast<size_t>(direction)].store(true);
+}
+
+void TapEngine::bindTlsLocked(const void* session, TappedConnection* connection) {
+  connection->tls = true;
+  TlsSessions::Binding current;
+  if (tls_sessions_.find(session, &current) && current.connection == connection &&
+      current.incarnation == connection->incarnation) {
+    return;
+  }
+  if (current.owned && current.connection != nullptr) {
+    // Plaintext went to a trace of its own before the socket was known:
+    // that trace ends here, the rest goes to the socket's.
+    TappedConnection* owned = current.connection;
+    tls_sessions_.remove(session, &current);
+    {
+      LockGuard lock(owned->mutex);
+      finishLocked(-1, owned);
+      owned->resetLocked();
+    }
+    pool_.release(owned);
+  }
+  TlsSessions::Binding binding;
+  binding.connection = connection;
+  binding.incarnation = connection->incarnation;
+  tls_sessions_.bind(session, binding);
+}
+
+void TapEngine::onTlsSocketIo(const void* session, int fd) {
+  if (table_.get(fd) == FdTable::kNotTapped) {
+    TlsSessions::Binding known;
+    if (!tls_sessions_.find(session, &known)) {
+      TlsSessions::Binding excluded;
+      excluded.excluded = true;
+      tls_sessions_.bind(session, excluded);
+    }
+    return;
+  }
+  withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
+    if (!settleLocked(connection, ConnectionFacts::Tls::kYes)) return;
+    establishLocked(connection);
+    bindTlsLocked(session, connection);
+  });
+}
+
+void TapEngine::onTlsBind(const void* session, int fd) {
+  // Binding alone does not settle a match: no TLS has run yet.
+  withConnection(fd, /*may_adopt=*/true,
+                 [&](TappedConnection* connection) { bindTlsLocked(session, connection); });
+}
+
+TappedConnection* TapEngine::ownConnection(const void* session) {
+  if (exiting_.load(std::memory_order_relaxed) || !isCandidate(SocketKind::kTcp)) return nullptr;
+  const ConnectionInfo unknown;
+  if (decide(Origin::kAdopted, unknown, ConnectionFacts::Tls::kYes) != Decision::kYes) return nullptr;
+  TappedConnection* connection = pool_.acquire();
+  if (connection == nullptr) return nullptr;
+  {
+    LockGuard lock(connection->mutex);
+    startLocked(connection, Origin::kAdopted, State::kEstablished, unknown);
+    connection->tls = true;
+  }
+  TlsSessions::Binding binding;
+  binding.connection = connection;
+  binding.incarnation = connection->incarnation;
+  binding.owned = true;
+  if (!tls_sessions_.bind(session, binding)) {
+    LockGuard lock(connection->mutex);
+    connection->resetLocked();
+    pool_.release(connection);
+    return nullptr;
+  }
+  return connection;
+}
+
+void TapEngine::onTlsData(const void* session, Direction direction, const IoSlices& data,
+                          int (*session_fd)(const void* session)) {
+  TlsSessions::Binding binding;
+  const bool known = tls_sessions_.find(session, &binding);
+  if (binding.excluded) return;
+  if (!known && session_fd != nullptr) {
+    const int fd = session_fd(session);
+    if (fd >= 0) onTlsBind(session, fd);
+    tls_sessions_.find(session, &binding);
+  }
+  if (binding.connection == nullptr) {
+    if (ownConnection(session) == nullptr) return;
+    tls_sessions_.find(session, &binding);
+  }
+  TappedConnection* connection = binding.connection;
+  if (connection == nullptr) return;
+  LockGuard lock(connection->mutex);
+  if (connection->incarnation != binding.incarnation || connection->state == State::kFree ||
+      connection->state == State::kClosed) {
+    return;
+  }
+  if (!settleLocked(connection, ConnectionFacts::Tls::kYes)) return;
+  establishLocked(connection);
+  connection->tls = true;
+  if (direction == Direction::kRead) {
+    connection->tapper()->onRead(data);
+  } else {
+    connection->tapper()->onWrite(data);
+  }
+}
+
+void TapEngine::onTlsSessionEnd(const void* session) {
+  TlsSessions::Binding binding;
+  if (!tls_sessions_.remove(session, &binding) || !binding.owned) return;
+  TappedConnection* connection = binding.connection;
+  {
+    LockGuard lock(connection->mutex);
+    if (connection->incarnation != binding.incarnation) return;
+    finishLocked(-1, connection);
+    connection->resetLocked();
+  }
+  pool_.release(connection);
 }
 
 void TapEngine::onShutdown(int fd, int how) {
@@ -292,7 +418,7 @@ void TapEngine::onCloseRange(unsigned first, unsigned last) {
 void TapEngine::finishLocked(int fd, TappedConnection* connection) {
   if (connection->state == State::kConnecting && fd >= 0 && probe_.peerAddress(fd).known()) {
     // Connected, and carried no data (so no TLS either).
-    if (!settleLocked(connection, nullptr)) return;
+    if (!settleLocked(connection, ConnectionFacts::Tls::kNo)) return;
     establishLocked(connection);
   }
   if (connection->state == State::kEstablished) {
@@ -318,6 +444,7 @@ void TapEngine::detach(int fd, TappedConnection* connection) {
 
 void TapEngine::onForkChild() {
   table_.forgetAfterFork();
+  tls_sessions_.forgetAfterFork();
   pool_.forgetAfterFork();
   BlockAllocator::instance().forgetAfterFork();
   ids_.reseed();
@@ -328,6 +455,12 @@ void TapEngine::onExec() { onCloseRange(0, FdTable::kMaxFd - 1); }
 
 void TapEngine::flushAll() {
   exiting_.store(true);
+  tls_sessions_.drain([this](const TlsSessions::Binding& binding) {
+    if (!binding.owned) return;
+    LockGuard lock(binding.connection->mutex);
+    if (binding.connection->incarnation != binding.incarnation) return;
+    if (binding.connection->state == State::kEstablished) finishLocked(-1, binding.connection);
+  });
   table_.forEachConnection(0, FdTable::kMaxFd - 1, [this](int fd, TappedConnection* connection) {
     LockGuard lock(connection->mutex);
     if (table_.get(fd) != connection) return;

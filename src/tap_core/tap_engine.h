@@ -15,6 +15,7 @@
 #include "tap_core/socket_probe.h"
 #include "tap_core/tapped_connection.h"
 #include "tap_core/tapper.h"
+#include "tap_core/tls_sessions.h"
 
 namespace tapshim::core {
 
@@ -41,6 +42,28 @@ class TapEngine {
   // A hook could not record (it ran inside the shim on this thread, e.g.
   // from a signal handler): mark a gap without taking any lock.
   void onUnrecorded(int fd, Direction direction);
+  // --- TLS: `session` is an OpenSSL SSL* or a gnutls_session_t.
+  // The TLS library did socket I/O on `fd` inside a call for `session`: the
+  // bytes were TLS records, never recorded; the session carries this
+  // connection (TLS from now on).
+  void onTlsSocketIo(const void* session, int fd);
+  // The program gave the session its fd (SSL_set_fd, gnutls_transport_*).
+  void onTlsBind(const void* session, int fd);
+  // Plaintext the program read or wrote through `session`. When the
+  // session has no connection yet, `session_fd(session)` (SSL_get_fd) may
+  // name it; failing that the session gets a trace of its own with
+  // unknown addresses.
+  void onTlsData(const void* session, Direction direction, const IoSlices& data,
+                 int (*session_fd)(const void* session));
+  // Whether the session's secrets belong in the key log: false when its
+  // connection is one the configuration does not tap.
+  bool tlsSessionTapped(const void* session) {
+    TlsSessions::Binding binding;
+    return !tls_sessions_.find(session, &binding) || !binding.excluded;
+  }
+  // The session was freed (SSL_free, gnutls_deinit).
+  void onTlsSessionEnd(const void* session);
+
   // shutdown(fd, how) succeeded.
   void onShutdown(int fd, int how);
   // dup/dup2/dup3/F_DUPFD made `new_fd` refer to what `old_fd` refers to.
@@ -82,7 +105,11 @@ class TapEngine {
   // An undecided connection (the match depends on `tls`) is decided at its
   // first data, or at close: false when it is not to be tapped (it is then
   // kClosed and writes nothing).
-  bool settleLocked(TappedConnection* connection, const IoSlices* first_data);
+  bool settleLocked(TappedConnection* connection, ConnectionFacts::Tls tls);
+  // Marks a connection as carrying TLS and binds `session` to it.
+  void bindTlsLocked(const void* session, TappedConnection* connection);
+  // A connection of the session's own (its socket is unknown).
+  TappedConnection* ownConnection(const void* session);
   // kConnecting -> kEstablished, telling the tapper.
   void establishLocked(TappedConnection* connection);
   TappedConnection* publish(int fd, Origin origin, State state, const ConnectionInfo& info,
@@ -107,6 +134,7 @@ class TapEngine {
   TraceIds& ids_;
   FdTable table_;
   ConnectionPool pool_;
+  TlsSessions tls_sessions_;
   std::atomic<bool> exiting_{false};
   std::atomic<uint64_t> fork_generation_{0};
 };

@@ -35,6 +35,8 @@ void TappedConnection::resetLocked() {
   info = ConnectionInfo{};
   fd_refs = 0;
   undecided = false;
+  tls = false;
+  ++incarnation;
   pending_gap[0].store(false);
   pending_gap[1].store(false);
   state = State::kFree;

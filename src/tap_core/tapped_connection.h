@@ -40,6 +40,13 @@ class TappedConnection {
   // TapEngine's fork generation when this connection was made: a different
   // current value means a child process inherited it.
   uint64_t fork_generation = 0;
+  // Bumped each time the object is reused, so that a TLS session bound to
+  // an earlier connection in this object can tell it is gone.
+  uint64_t incarnation = 0;
+  // TLS runs on this connection (the TLS library did I/O on it): socket
+  // data is ciphertext and never recorded; the plaintext comes from the
+  // TLS hooks.
+  bool tls = false;
   // One of the two, by configuration.
   std::optional<BufferedTapper> buffered;
   std::optional<StreamedTapper> streamed;

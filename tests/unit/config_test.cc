@@ -137,8 +137,9 @@ TEST(ConfigTest, FilePerTapSinkIsAcceptedAndOthersRefused) {
   }
 }
 
-TEST(ConfigTest, NotYetSupportedVariablesDisableTapping) {
-  expectRefused(parseWith("TAP_KEYLOG", "/tmp/keys"), "TAP_KEYLOG");
+TEST(ConfigTest, KeyLogPathIsKeptAndMayNotBeEmpty) {
+  EXPECT_EQ(parseWith("TAP_KEYLOG", "/tmp/keys").config.keylog_path, "/tmp/keys");
+  expectRefused(parseWith("TAP_KEYLOG", ""), "TAP_KEYLOG");
 }
 
 TEST(ConfigTest, StreamingSettingsAreParsed) {
