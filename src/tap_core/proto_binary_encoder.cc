@@ -15,7 +15,7 @@ constexpr uint32_t kSegmentTraceId = 1, kSegmentConnection = 2, kSegmentEvent = 
 constexpr uint32_t kEventsEvents = 1;
 constexpr uint32_t kTraceId = 1, kTraceConnection = 2, kTraceEvents = 3, kReadTruncated = 4,
                    kWriteTruncated = 5, kTraceProcess = 1000;
-constexpr uint32_t kProcessPid = 1, kProcessName = 2;
+constexpr uint32_t kProcessPid = 1, kProcessName = 2, kProcessConnectionOrigin = 3;
 constexpr uint32_t kLocalAddress = 1, kRemoteAddress = 2;
 constexpr uint32_t kSocketAddress = 1, kPipe = 2;
 constexpr uint32_t kAddressText = 2, kPortValue = 3, kPipePath = 1;
@@ -86,11 +86,15 @@ void writeEvent(W& w, const EventView& event, const ConnectionInfo* event_connec
 }
 
 template <typename W>
-void writeProcess(W& w, uint32_t field_number, const ProcessInfo* process) {
+void writeProcess(W& w, uint32_t field_number, const ProcessInfo* process,
+                  const ConnectionInfo* connection) {
   if (process == nullptr) return;
   w.messageField(field_number, [&](auto& p) {
     p.uint64Field(field::kProcessPid, static_cast<uint32_t>(process->pid));
     p.bytesField(field::kProcessName, process->name);
+    if (connection != nullptr) {
+      p.uint64Field(field::kProcessConnectionOrigin, static_cast<uint64_t>(connection->origin));
+    }
   });
 }
 
@@ -107,7 +111,7 @@ void writeBufferedTrace(W& w, const BufferedTraceData& trace) {
   }
   w.boolField(field::kReadTruncated, trace.read_truncated);
   w.boolField(field::kWriteTruncated, trace.write_truncated);
-  writeProcess(w, field::kTraceProcess, trace.process);
+  writeProcess(w, field::kTraceProcess, trace.process, trace.connection);
 }
 
 template <typename W>
@@ -131,7 +135,7 @@ void writeSegment(W& w, const SegmentData& segment) {
       });
       break;
   }
-  writeProcess(w, field::kSegmentProcess, segment.process);
+  writeProcess(w, field::kSegmentProcess, segment.process, segment.connection);
 }
 
 // Measures `write_message`'s output, then writes it into `out`, preceded by

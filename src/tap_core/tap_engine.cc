@@ -75,6 +75,9 @@ void TapEngine::startLocked(TappedConnection* connection, Origin origin, State s
   connection->undecided = undecided;
   connection->state = State::kConnecting;
   connection->info = info;
+  connection->info.origin = origin == Origin::kConnected  ? ConnectionInfo::Origin::kOutbound
+                            : origin == Origin::kAccepted ? ConnectionInfo::Origin::kInbound
+                                                          : ConnectionInfo::Origin::kUnknown;
   connection->fd_refs = 1;
   connection->fork_generation = fork_generation_.load(std::memory_order_relaxed);
   if (context_.streaming) {

@@ -29,8 +29,12 @@ struct Address {
 };
 
 struct ConnectionInfo {
+  // Which side opened the connection (tapshim extension, binary formats).
+  enum class Origin : uint8_t { kUnknown = 0, kOutbound = 1, kInbound = 2 };
+
   Address local;
   Address remote;
+  Origin origin = Origin::kUnknown;
 };
 
 // Who wrote a trace: a tapshim extension, in binary formats only.

@@ -84,7 +84,7 @@ ConversationEndpoints EndpointAssigner::assign(const TraceSummary& trace) {
     notes.push_back(absl::StrCat("remote ", describeAddress(trace.remote), " shown as ",
                                  out.remote.toString()));
   }
-  out.local_is_client = out.local.port >= out.remote.port;
+  out.local_is_client = trace.local_is_client.value_or(out.local.port >= out.remote.port);
   if (conversations_.count(conversationKey(out.local, out.remote)) != 0) {
     IpEndpoint& client = out.local_is_client ? out.local : out.remote;
     const std::string was = client.toString();

@@ -10,6 +10,15 @@ namespace {
 using envoy::data::tap::v3::Connection;
 using envoy::data::tap::v3::TraceWrapper;
 
+// tapshim's extension: the process, and which side opened the connection.
+void learnProcess(const envoy::data::tap::v3::TapshimProcess& process, TraceSummary* summary) {
+  summary->pid = process.pid();
+  summary->process_name = process.name();
+  using Origin = envoy::data::tap::v3::TapshimProcess;
+  if (process.connection_origin() == Origin::OUTBOUND) summary->local_is_client = true;
+  if (process.connection_origin() == Origin::INBOUND) summary->local_is_client = false;
+}
+
 // Keeps addresses already known: a streamed trace may repeat its
 // connection per event, and the first segment may lack the local side.
 void learnConnection(const Connection& connection, TraceSummary* summary) {
@@ -50,10 +59,7 @@ void TraceIndex::addRecord(size_t input, const TraceWrapper& wrapper,
     if (trace.has_connection()) learnConnection(trace.connection(), summary);
     summary->read_truncated = trace.read_truncated();
     summary->write_truncated = trace.write_truncated();
-    if (trace.has_tapshim_process()) {
-      summary->pid = trace.tapshim_process().pid();
-      summary->process_name = trace.tapshim_process().name();
-    }
+    if (trace.has_tapshim_process()) learnProcess(trace.tapshim_process(), summary);
   } else {
     const auto& segment = wrapper.socket_streamed_trace_segment();
     auto [it, added] = streamed_traces->try_emplace(segment.trace_id(), traces_.size());
@@ -63,6 +69,7 @@ void TraceIndex::addRecord(size_t input, const TraceWrapper& wrapper,
     }
     summary = &traces_[it->second];
     if (segment.has_connection()) learnConnection(segment.connection(), summary);
+    if (segment.has_tapshim_process()) learnProcess(segment.tapshim_process(), summary);
     auto learnFromEvent = [summary](const envoy::data::tap::v3::SocketEvent& event) {
       if (event.has_connection()) learnConnection(event.connection(), summary);
     };

@@ -40,6 +40,9 @@ struct TraceSummary {
   std::optional<envoy::config::core::v3::Address> remote;
   std::optional<uint32_t> pid;
   std::string process_name;
+  // Which side opened the connection, when the trace says (tapshim's
+  // extension); otherwise the higher port is taken for the client's.
+  std::optional<bool> local_is_client;
   // Time of the first and last event; a trace without any timestamp takes
   // its file's modification time (see converter.cc).
   int64_t first_ns = 0;

@@ -58,6 +58,11 @@ class CurlCaptureTest(lib.TapTestCase):
                 capture = trace.path + extension
                 judge.run_tap2pcap([trace.path, capture])
                 self.check_capture(capture, [trace])
+                # curl connected: the trace says so (tapshim's extension), so
+                # the SYN comes from its side whatever the port numbers.
+                syn = judge.tshark(capture, "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+                                   "-T", "fields", "-e", "tcp.srcport")
+                self.assertEqual(syn.split(), [str(trace.local[1])])
         merged = os.path.join(self.dir, "all.pcapng")
         judge.run_tap2pcap(["-o", merged, *[t.path for t in traces]])
         self.check_capture(merged, traces)

@@ -125,6 +125,7 @@ TraceSpec randomTrace(std::mt19937_64& random) {
     core::ConnectionInfo connection;
     connection.local = randomAddress(random);
     connection.remote = randomAddress(random);
+    connection.origin = static_cast<core::ConnectionInfo::Origin>(random() % 3);
     trace.connection = connection;
   }
   const size_t count = random() % 9;
@@ -222,6 +223,11 @@ envoy::data::tap::v3::TraceWrapper toProto(const TraceSpec& trace) {
     auto* process = buffered->mutable_tapshim_process();
     process->set_pid(static_cast<uint32_t>(trace.process->pid));
     process->set_name(trace.process->name);
+    if (trace.connection) {
+      process->set_connection_origin(
+          static_cast<envoy::data::tap::v3::TapshimProcess::ConnectionOrigin>(
+              trace.connection->origin));
+    }
   }
   return wrapper;
 }
