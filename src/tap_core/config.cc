@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "tap_core/ascii.h"
 #include "tap_core/envoy_tap_config.h"
 
 namespace tapshim::core {
@@ -32,17 +33,6 @@ bool parseUint32(std::string_view text, uint32_t* value) {
   }
   if (parsed > UINT32_MAX) return false;
   *value = static_cast<uint32_t>(parsed);
-  return true;
-}
-
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "tap_core/ascii.h"
 #include "tap_core/os.h"
 #include "tap_core/yaml_parser.h"
 
@@ -67,17 +68,6 @@ std::string listNames(Names names) {
     text += name;
   }
   return text;
-}
-
-bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // A decimal number that must be a whole number in [0, limit]: digits, an

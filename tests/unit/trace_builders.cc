@@ -169,6 +169,10 @@ void fillEventLog(const std::vector<EventSpec>& events, core::EventLog* log) {
 }
 
 std::string encodeWithShim(const TraceSpec& trace) {
+  return encodeWithShim(trace, core::ProtoBinaryEncoder());
+}
+
+std::string encodeWithShim(const TraceSpec& trace, const core::TraceEncoder& encoder) {
   core::EventLog events;
   fillEventLog(trace.events, &events);
   core::BufferedTraceData data;
@@ -179,7 +183,7 @@ std::string encodeWithShim(const TraceSpec& trace) {
   data.write_truncated = trace.write_truncated;
   data.process = trace.process ? &*trace.process : nullptr;
   core::ByteBuffer out;
-  EXPECT_TRUE(core::ProtoBinaryEncoder().encodeBuffered(data, &out));
+  EXPECT_TRUE(encoder.encodeBuffered(data, &out));
   return std::string(out.view());
 }
 

@@ -12,6 +12,7 @@
 
 #include "envoy/data/tap/v3/wrapper.pb.h"
 #include "tap_core/event_log.h"
+#include "tap_core/trace_encoder.h"
 #include "tap_core/trace_types.h"
 
 namespace tapshim::testing {
@@ -39,8 +40,10 @@ struct TraceSpec {
 // varint boundaries, empty data, epoch, negative and extreme timestamps.
 TraceSpec randomTrace(std::mt19937_64& random);
 
-// The shim's bytes for `trace` (ProtoBinaryEncoder::encodeBuffered).
+// The shim's bytes for `trace`: `encoder`'s encodeBuffered, by default
+// PROTO_BINARY's.
 std::string encodeWithShim(const TraceSpec& trace);
+std::string encodeWithShim(const TraceSpec& trace, const core::TraceEncoder& encoder);
 
 // The same trace built with the libprotobuf classes generated from proto/,
 // following the shim's conventions (timestamp always set, as_bytes always
