@@ -15,6 +15,10 @@ namespace tapshim::preload::report {
 namespace {
 
 using core::Direction;
+
+__thread int t_last_read_fd __attribute__((tls_model("initial-exec"))) = -1;
+__thread const void* t_last_read_buffer __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread size_t t_last_read_size __attribute__((tls_model("initial-exec"))) = 0;
 using core::IoSlices;
 using core::TapEngine;
 
@@ -24,6 +28,13 @@ void data(int fd, Direction direction, const iovec* iov, size_t count, size_t to
     const void* session = t_tls_session;
     withEngine([&](TapEngine& engine) { engine.onTlsSocketIo(session, fd); });
     return;
+  }
+  if (direction == Direction::kRead && count > 0) {
+    // Remembered for a memory-BIO program that feeds these very bytes to
+    // its TLS library next (BIO_write): see bioWritten.
+    t_last_read_fd = fd;
+    t_last_read_buffer = iov[0].iov_base;
+    t_last_read_size = total;
   }
   const IoSlices slices(iov, count, total);
   if (!withEngine([&](TapEngine& engine) { engine.onData(fd, direction, slices); })) {
@@ -148,7 +159,32 @@ int openSslFd(const void* session) {
   return next(session);
 }
 
+// SSL_get_rbio: the memory BIO a session reads its records from.
+const void* openSslReadBio(const void* session) {
+  using GetBio = const void* (*)(const void*);
+  static std::atomic<GetBio> get_bio{nullptr};
+  GetBio next = get_bio.load(std::memory_order_acquire);
+  if (next == nullptr) {
+    next = reinterpret_cast<GetBio>(real::findSymbol("SSL_get_rbio"));
+    if (next == nullptr) return nullptr;
+    get_bio.store(next, std::memory_order_release);
+  }
+  return next(session);
+}
+
 }  // namespace
+
+void bioWritten(const void* bio, const void* data, int result) {
+  // Only the program's own BIO_write (libssl's run inside TLS calls), with
+  // exactly the buffer of this thread's last socket read.
+  if (t_tls_depth > 0 || result <= 0 || data != t_last_read_buffer ||
+      static_cast<size_t>(result) != t_last_read_size || t_last_read_fd < 0) {
+    return;
+  }
+  const int fd = t_last_read_fd;
+  t_last_read_fd = -1;
+  withEngine([&](TapEngine& engine) { engine.onTlsBioFed(bio, fd); });
+}
 
 void tlsEnter(CallState& call, const void* session) {
   call.tls_outermost = t_tls_depth == 0;
@@ -179,8 +215,11 @@ void tlsData(const CallState& call, const void* session, Direction direction, co
   iovec slice{const_cast<void*>(buffer), bytes};
   const IoSlices slices(&slice, 1, bytes);
   withEngine([&](TapEngine& engine) {
-    engine.onTlsData(session, direction, slices,
-                     library == TlsLibrary::kOpenSsl ? &openSslFd : nullptr);
+    if (library == TlsLibrary::kOpenSsl) {
+      engine.onTlsData(session, direction, slices, &openSslFd, &openSslReadBio);
+    } else {
+      engine.onTlsData(session, direction, slices, nullptr);
+    }
   });
 }
 

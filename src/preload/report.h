@@ -48,6 +48,9 @@ void tlsSent(const CallState& call, const void* session, const void* buffer, ssi
 void tlsBound(const void* session, int fd, bool ok);
 void tlsBoundPointer(const void* session, const void* pointer);
 void tlsFreed(const void* session);
+// BIO_write returned `result`: a memory-BIO program may be feeding its TLS
+// library the bytes it just read from a socket.
+void bioWritten(const void* bio, const void* data, int result);
 
 void created(int result);
 void connected(int fd, int result, const sockaddr* address, socklen_t length);

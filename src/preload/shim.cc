@@ -10,6 +10,7 @@
 #include "tap_core/config.h"
 #include "tap_core/diagnostics.h"
 #include "tap_core/environment.h"
+#include "tap_core/file_per_process_sink.h"
 #include "tap_core/file_per_tap_sink.h"
 #include "tap_core/json_encoder.h"
 #include "tap_core/proto_binary_encoder.h"
@@ -34,6 +35,9 @@ __thread bool t_initializing __attribute__((tls_model("initial-exec"))) = false;
 pthread_once_t g_once = PTHREAD_ONCE_INIT;
 std::atomic<core::TapEngine*> g_engine{nullptr};
 std::atomic<bool> g_initialized{false};
+// Set with TAP_SINK=file_per_process: a forked child must start a file of
+// its own.
+core::FilePerProcessSink* g_per_process_sink = nullptr;
 
 const core::TraceEncoder* makeEncoder(core::OutputFormat format) {
   switch (format) {
@@ -56,6 +60,7 @@ void forkParent() {
 }
 
 void forkChild() {
+  if (g_per_process_sink != nullptr) g_per_process_sink->forgetAfterFork();
   if (core::TapEngine* active = g_engine.load(std::memory_order_acquire)) active->onForkChild();
 }
 
@@ -78,7 +83,13 @@ void initialize() {
   auto* config = new core::Config(std::move(parsed.config));
   auto* ids = new core::TraceIds();
   auto* clock = new core::WallClock();
-  auto* sink = new core::FilePerTapSink(config->path_prefix, *ids);
+  core::Sink* sink = nullptr;
+  if (config->sink == core::SinkKind::kFilePerProcess) {
+    g_per_process_sink = new core::FilePerProcessSink(config->path_prefix, *ids);
+    sink = g_per_process_sink;
+  } else {
+    sink = new core::FilePerTapSink(config->path_prefix, *ids);
+  }
   const core::TraceEncoder* encoder = makeEncoder(config->format);
   auto* probe = new core::KernelSocketProbe();
   auto* active = new core::TapEngine(*config, *clock, *sink, *encoder, *probe, *ids);

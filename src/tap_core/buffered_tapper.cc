@@ -70,6 +70,20 @@ void BufferedTapper::onClose(const ConnectionInfo& connection) {
   events_.clear();
 }
 
+void BufferedTapper::onTlsStarted() {
+  bool records = false;
+  bool first = true;
+  events_.forEach([&](const EventView& event) {
+    if (!first) return;
+    first = false;
+    records = event.data.size() >= 3 && event.data[0] == 0x16 && event.data[1] == 0x03;
+  });
+  if (!records) return;  // plaintext first (STARTTLS): keep it
+  events_.clear();
+  used_[0] = used_[1] = 0;
+  truncated_[0] = truncated_[1] = false;
+}
+
 void BufferedTapper::onHandedOver(const ConnectionInfo& connection) {
   if (!closed_ && events_.empty()) {
     closed_ = true;

@@ -21,6 +21,7 @@ class BufferedTapper final : public PerSocketTapper {
   void onHalfClose() override;
   void onClose(const ConnectionInfo& connection) override;
   void onHandedOver(const ConnectionInfo& connection) override;
+  void onTlsStarted() override;
 
   uint64_t traceId() const { return trace_id_; }
 

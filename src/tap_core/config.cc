@@ -123,13 +123,27 @@ ConfigResult parseConfig(const Environment& environment) {
                                     "proto_text, json_body_as_bytes, json_body_as_string");
     }
   }
-  // Without a format from anywhere: a file that can be read back.
-  config.format = format.value_or(config.streaming ? OutputFormat::kProtoBinaryLengthDelimited
-                                                   : OutputFormat::kProtoBinary);
   if (auto value = environment.get("TAP_SINK")) {
-    if (!equalsIgnoringCase(*value, "file_per_tap")) {
-      return fail("TAP_SINK", quoted(*value) + " is not supported (this build has file_per_tap)");
+    if (equalsIgnoringCase(*value, "file_per_tap")) {
+      config.sink = SinkKind::kFilePerTap;
+    } else if (equalsIgnoringCase(*value, "file_per_process")) {
+      config.sink = SinkKind::kFilePerProcess;
+    } else {
+      return fail("TAP_SINK", quoted(*value) + " is not one of file_per_tap, file_per_process");
     }
+  }
+  if (config.sink == SinkKind::kFilePerProcess) {
+    // Many traces in one file need delimited messages: proto_binary ones
+    // back to back would parse (with libprotobuf) as one merged message.
+    if (format == OutputFormat::kProtoBinary) {
+      return fail("TAP_SINK", "file_per_process needs a delimited format (proto_binary_length_delimited, "
+                              "proto_text, json_body_as_bytes or json_body_as_string), not proto_binary");
+    }
+    config.format = format.value_or(OutputFormat::kProtoBinaryLengthDelimited);
+  } else {
+    // Without a format from anywhere: a file that can be read back.
+    config.format = format.value_or(config.streaming ? OutputFormat::kProtoBinaryLengthDelimited
+                                                     : OutputFormat::kProtoBinary);
   }
   if (auto value = environment.get("TAP_MATCH")) {
     std::string error;

@@ -19,6 +19,12 @@ enum class OutputFormat : uint8_t {
   kProtoText = 4,
 };
 
+// TAP_SINK: where traces go.
+enum class SinkKind : uint8_t {
+  kFilePerTap,      // Envoy's: a file per trace
+  kFilePerProcess,  // every trace of the process in one delimited file
+};
+
 struct Config {
   static constexpr uint32_t kDefaultMaxBufferedBytes = 1024;  // Envoy's default
 
@@ -28,6 +34,7 @@ struct Config {
   uint32_t max_buffered_rx_bytes = kDefaultMaxBufferedBytes;
   uint32_t max_buffered_tx_bytes = kDefaultMaxBufferedBytes;
   OutputFormat format = OutputFormat::kProtoBinary;
+  SinkKind sink = SinkKind::kFilePerTap;
   bool streaming = false;
   // > 0: streamed events are batched until this many bytes (Envoy's
   // min_streamed_sent_bytes).

@@ -54,25 +54,11 @@ void StreamedTapper::record(EventKind kind, const IoSlices& data, bool gap) {
   if (closed_ || lost_ || !started_) return;
   const uint64_t seq = next_seq_;
   next_seq_ += data.total();
-  if (batched()) {
-    // Envoy ignores the limits when batching: whole events.
-    const int64_t timestamp = nextTimestamp();
-    if (pending_.empty()) pending_first_timestamp_ = timestamp;
-    if (!pending_.append(timestamp, kind, data, data.total(), gap, false, seq)) {
-      reportOnce(Problem::kOutOfMemory, {"out of memory batching streamed events; events are lost"});
-      return;
-    }
-    pending_bytes_ += data.total();
-    if (pending_bytes_ >= context_.min_streamed_sent_bytes ||
-        (pending_.count() >= 2 && wholeSeconds(timestamp) - wholeSeconds(pending_first_timestamp_) >=
-                                      kBatchAgeSeconds)) {
-      submitPending();
-    }
-    return;
-  }
-  // One message per event, cut to the limit (per event, not cumulative).
-  const uint64_t limit =
-      kind == EventKind::kRead ? context_.max_buffered_rx_bytes : context_.max_buffered_tx_bytes;
+  // Batched events are whole (Envoy ignores the limits when batching); one
+  // message per event is cut to the limit (per event, not cumulative).
+  const uint64_t limit = batched() ? data.total()
+                         : kind == EventKind::kRead ? context_.max_buffered_rx_bytes
+                                                    : context_.max_buffered_tx_bytes;
   const size_t kept = static_cast<size_t>(std::min<uint64_t>(limit, data.total()));
   EventView event;
   event.timestamp_ns = nextTimestamp();
@@ -93,7 +79,56 @@ void StreamedTapper::record(EventKind kind, const IoSlices& data, bool gap) {
       event.data = std::string_view(reinterpret_cast<const char*>(copy), copied);
     }
   }
-  submitEvent(event);
+  if (sniff_ == Sniff::kFirstEvent) {
+    const std::string_view head = event.data.substr(0, 3);
+    const bool tls_record = head.size() == 3 && head[0] == 0x16 && head[1] == 0x03 &&
+                            static_cast<uint8_t>(head[2]) <= 0x04;
+    sniff_ = tls_record ? Sniff::kHolding : Sniff::kDone;
+  }
+  if (sniff_ == Sniff::kHolding) {
+    if (held_.append(event)) {
+      held_bytes_ += event.data.size();
+      if (held_bytes_ > kMaxHeldBytes) releaseHeld();  // this event included
+      return;
+    }
+    releaseHeld();  // no memory to hold more: send what is held, then this one
+  }
+  emit(event);
+}
+
+void StreamedTapper::emit(const EventView& event) {
+  if (!batched()) {
+    submitEvent(event);
+    return;
+  }
+  if (pending_.empty()) pending_first_timestamp_ = event.timestamp_ns;
+  if (!pending_.append(event)) {
+    reportOnce(Problem::kOutOfMemory, {"out of memory batching streamed events; events are lost"});
+    return;
+  }
+  pending_bytes_ += event.data.size();
+  if (pending_bytes_ >= context_.min_streamed_sent_bytes ||
+      (pending_.count() >= 2 && wholeSeconds(event.timestamp_ns) -
+                                        wholeSeconds(pending_first_timestamp_) >=
+                                    kBatchAgeSeconds)) {
+    submitPending();
+  }
+}
+
+void StreamedTapper::releaseHeld() {
+  sniff_ = Sniff::kDone;
+  held_.forEach([this](const EventView& event) { emit(event); });
+  held_.clear();
+}
+
+void StreamedTapper::onTlsStarted() {
+  if (sniff_ != Sniff::kHolding) return;
+  // The held events were TLS records: the plaintext comes from the TLS
+  // hooks, numbered from the start.
+  held_.clear();
+  held_bytes_ = 0;
+  sniff_ = Sniff::kDone;
+  next_seq_ = 1;
 }
 
 void StreamedTapper::submitEvent(const EventView& event) {
@@ -120,6 +155,7 @@ void StreamedTapper::submitPending() {
 void StreamedTapper::onClose(const ConnectionInfo& connection) {
   if (closed_) return;
   if (!started_) start(connection);
+  if (sniff_ == Sniff::kHolding) releaseHeld();  // not TLS after all
   closed_ = true;
   if (!lost_) {
     EventView closed;
@@ -127,10 +163,8 @@ void StreamedTapper::onClose(const ConnectionInfo& connection) {
     closed.kind = EventKind::kClosed;
     closed.seq_num = next_seq_ + 1;
     if (batched()) {
-      iovec none{nullptr, 0};
       if (pending_.empty()) pending_first_timestamp_ = closed.timestamp_ns;
-      pending_.append(closed.timestamp_ns, EventKind::kClosed, IoSlices(&none, 1, 0), 0, false,
-                      false, closed.seq_num);
+      pending_.append(closed);
       submitPending();
     } else {
       submitEvent(closed);

@@ -33,12 +33,17 @@ class StreamedTapper final : public PerSocketTapper {
   void onHalfClose() override {}  // the last write was already written
   void onClose(const ConnectionInfo& connection) override;
   void onHandedOver(const ConnectionInfo& connection) override;
+  void onTlsStarted() override;
 
   uint64_t traceId() const { return trace_id_; }
 
  private:
   bool batched() const { return context_.min_streamed_sent_bytes > 0; }
   void record(EventKind kind, const IoSlices& data, bool gap);
+  // Sends (or, batched, queues) one event that is ready to go.
+  void emit(const EventView& event);
+  // The held events are not TLS after all: send them, in order.
+  void releaseHeld();
   void start(const ConnectionInfo& connection);
   void submitEvent(const EventView& event);
   void submitPending();
@@ -56,6 +61,16 @@ class StreamedTapper final : public PerSocketTapper {
   bool lost_ = false;  // the file could not be created: nothing more to write
   uint64_t next_seq_ = 1;
   int64_t last_timestamp_ = INT64_MIN;
+  // A connection whose first bytes are a TLS handshake record may turn out
+  // to run TLS in a memory-BIO program (the socket's bytes are then TLS
+  // records, and the TLS hooks bring the plaintext): its events are held
+  // until onTlsStarted drops them, or, past kMaxHeldBytes or at close,
+  // sent after all.
+  static constexpr uint64_t kMaxHeldBytes = 64 * 1024;
+  enum class Sniff : uint8_t { kFirstEvent, kHolding, kDone };
+  Sniff sniff_ = Sniff::kFirstEvent;
+  EventLog held_;
+  uint64_t held_bytes_ = 0;
   // Batched mode: events waiting for the threshold.
   EventLog pending_;
   uint64_t pending_bytes_ = 0;

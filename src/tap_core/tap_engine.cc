@@ -264,6 +264,7 @@ void TapEngine::onUnrecorded(int fd, Direction direction) {
 }
 
 void TapEngine::bindTlsLocked(const void* session, TappedConnection* connection) {
+  if (!connection->tls) connection->tapper()->onTlsStarted();
   connection->tls = true;
   TlsSessions::Binding current;
   if (tls_sessions_.find(session, &current) && current.connection == connection &&
@@ -335,15 +336,34 @@ TappedConnection* TapEngine::ownConnection(const void* session) {
   return connection;
 }
 
+void TapEngine::onTlsBioFed(const void* bio, int fd) {
+  withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
+    if (!settleLocked(connection, ConnectionFacts::Tls::kYes)) return;
+    establishLocked(connection);
+    bindTlsLocked(bio, connection);
+  });
+}
+
 void TapEngine::onTlsData(const void* session, Direction direction, const IoSlices& data,
-                          int (*session_fd)(const void* session)) {
+                          int (*session_fd)(const void* session),
+                          const void* (*session_read_bio)(const void* session)) {
   TlsSessions::Binding binding;
-  const bool known = tls_sessions_.find(session, &binding);
+  bool known = tls_sessions_.find(session, &binding);
   if (binding.excluded) return;
   if (!known && session_fd != nullptr) {
     const int fd = session_fd(session);
     if (fd >= 0) onTlsBind(session, fd);
-    tls_sessions_.find(session, &binding);
+    known = tls_sessions_.find(session, &binding);
+  }
+  if ((!known || binding.owned) && session_read_bio != nullptr) {
+    // A memory BIO fed from a socket: the BIO's binding is the session's.
+    TlsSessions::Binding through_bio;
+    if (tls_sessions_.find(session_read_bio(session), &through_bio) &&
+        through_bio.connection != nullptr) {
+      if (binding.owned) onTlsSessionEnd(session);  // what came before stays in its own trace
+      tls_sessions_.bind(session, through_bio);
+      binding = through_bio;
+    }
   }
   if (binding.connection == nullptr) {
     if (ownConnection(session) == nullptr) return;

@@ -54,7 +54,12 @@ class TapEngine {
   // name it; failing that the session gets a trace of its own with
   // unknown addresses.
   void onTlsData(const void* session, Direction direction, const IoSlices& data,
-                 int (*session_fd)(const void* session));
+                 int (*session_fd)(const void* session),
+                 const void* (*session_read_bio)(const void* session) = nullptr);
+  // A memory-BIO program fed `bio` (BIO_write) the very bytes it had just
+  // read from socket `fd` on this thread: the session reading from that
+  // BIO (SSL_get_rbio) carries that connection, which runs TLS.
+  void onTlsBioFed(const void* bio, int fd);
   // Whether the session's secrets belong in the key log: false when its
   // connection is one the configuration does not tap.
   bool tlsSessionTapped(const void* session) {

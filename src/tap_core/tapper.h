@@ -43,6 +43,10 @@ class PerSocketTapper {
   virtual void onHalfClose() = 0;
   // The connection ended; `connection` holds its addresses. Called once.
   virtual void onClose(const ConnectionInfo& connection) = 0;
+  // TLS was found to run on this connection after some of its socket data
+  // was recorded (a memory-BIO program, whose TLS calls do no socket I/O):
+  // if the recording so far is TLS records from the start, forget it.
+  virtual void onTlsStarted() {}
   // The connection ended and another process carries it on (see
   // TapEngine::onForkParent): end without writing anything if nothing was
   // recorded yet, otherwise as onClose.

@@ -191,6 +191,31 @@ LATE_SSL_CLIENT = textwrap.dedent("""
 """)
 
 
+# asyncio's TLS is a memory-BIO SSLObject: its TLS calls do no socket I/O;
+# Python reads the socket itself and feeds the records with BIO_write.
+ASYNCIO_CLIENT = textwrap.dedent("""
+    import asyncio, base64, json, ssl, sys
+    port, cert, size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    pattern = bytes((i * 7 + i // 251) % 256 for i in range(size))
+    async def main():
+        context = ssl.create_default_context(cafile=cert)
+        context.check_hostname = False
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+        local = writer.get_extra_info("sockname")[1]
+        received = await reader.readexactly(len(b"HELLO tapshim\\n"))
+        writer.write(pattern)
+        await writer.drain()
+        received += await reader.readexactly(size)
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        print(json.dumps({"local": local, "received": base64.b64encode(received).decode()}))
+    asyncio.run(main())
+""")
+
+
 class PythonTLSTest(TapTestCase):
 
     def client_trace(self, prefix, server_port, local_port):
@@ -269,6 +294,28 @@ class PythonTLSTest(TapTestCase):
                     trace = self.client_trace(prefix, server.port, result["local"])
                     assert_plaintext_trace(self, trace, pattern, server.banner + pattern)
             self.assertEqual(server.errors, [])
+
+    def test_asyncio_memory_bio_lands_on_the_socket_trace(self):
+        """The BIO_write of the bytes just read from the socket ties the
+        session to its connection: one trace, TCP addresses, plaintext, no
+        records (buffered and streamed)."""
+        cert, key = make_certificate(self.dir)
+        size = 100000
+        pattern = bytes((i * 7 + i // 251) % 256 for i in range(size))
+        with TLSEchoServer(cert, key) as server:
+            runs = 0
+            for index, (label, python) in enumerate(pythons()):
+                for streaming in ("0", "1"):
+                    with self.subTest(python=label, streaming=streaming):
+                        prefix = os.path.join(self.dir, f"asyncio{index}{streaming}")
+                        result, _ = run_python(self, python, ASYNCIO_CLIENT, [server.port, cert, size],
+                                               tls_env(prefix, TAP_STREAMING=streaming))
+                        runs += 1
+                        server.wait_closed(runs)
+                        self.assertEqual(unb64(result["received"]), server.banner + pattern)
+                        trace = self.client_trace(prefix, server.port, result["local"])
+                        self.assertEqual(trace.streamed, streaming == "1")
+                        assert_plaintext_trace(self, trace, pattern, server.banner + pattern)
 
     def test_starttls_one_trace(self):
         cert, key = make_certificate(self.dir)

@@ -1,0 +1,171 @@
+#include "tap_core/file_per_process_sink.h"
+
+#include <fcntl.h>
+#include <limits.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "tap_core/diagnostics.h"
+#include "tap_core/os.h"
+
+namespace tapshim::core {
+namespace {
+
+constexpr int kMaxNameAttempts = 8;
+
+bool sameFile(int fd, uint64_t device, uint64_t inode) {
+  uint64_t current_device = 0, current_inode = 0;
+  if (os::fileIdentity(fd, &current_device, &current_inode) != 0) return false;
+  return current_device == device && current_inode == inode;
+}
+
+}  // namespace
+
+FilePerProcessSink::FilePerProcessSink(std::string path_prefix, TraceIds& ids)
+    : path_prefix_(std::move(path_prefix)), ids_(ids) {}
+
+bool FilePerProcessSink::pathFor(uint64_t file_id, char* out, size_t size) const {
+  char digits[24];
+  auto [end, error] = std::to_chars(digits, digits + sizeof(digits), file_id);
+  const size_t digit_count = static_cast<size_t>(end - digits);
+  const size_t length = path_prefix_.size() + 1 + digit_count + extension_size_;
+  if (error != std::errc() || length + 1 > size) return false;
+  char* next = out;
+  std::memcpy(next, path_prefix_.data(), path_prefix_.size());
+  next += path_prefix_.size();
+  *next++ = '_';
+  std::memcpy(next, digits, digit_count);
+  next += digit_count;
+  std::memcpy(next, extension_, extension_size_);
+  next += extension_size_;
+  *next = '\0';
+  return true;
+}
+
+int FilePerProcessSink::publishLocked(int fd) {
+  // Away from the low numbers the program expects.
+  const long limit = os::openFileLimit();
+  if (limit > 4 * kTopDistance) {
+    const long high = os::duplicateAtLeast(fd, static_cast<int>(limit) - kTopDistance);
+    if (high >= 0) {
+      os::closeFd(fd);
+      fd = static_cast<int>(high);
+    }
+  }
+  uint64_t device = 0, inode = 0;
+  os::fileIdentity(fd, &device, &inode);
+  device_.store(device, std::memory_order_relaxed);
+  inode_.store(inode, std::memory_order_relaxed);
+  fd_.store(fd, std::memory_order_release);
+  return fd;
+}
+
+int FilePerProcessSink::createLocked() {
+  char path[PATH_MAX];
+  for (int attempt = 0; attempt < kMaxNameAttempts; ++attempt) {
+    const uint64_t id = ids_.next();
+    if (!pathFor(id, path, sizeof(path))) {
+      reportOnce(Problem::kTraceFileCreate, {"trace path too long for prefix '", path_prefix_, "'"});
+      return -1;
+    }
+    const long fd =
+        os::openFile(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      has_file_ = true;
+      file_id_ = id;
+      return publishLocked(static_cast<int>(fd));
+    }
+    if (fd == -EEXIST) {
+      reportOnce(Problem::kTraceFileExists,
+                 {"trace file ", path, " already exists; writing under a new id"});
+      continue;
+    }
+    reportOnce(Problem::kTraceFileCreate,
+               {"cannot create trace file ", path, ": ", os::errorText(static_cast<int>(-fd)),
+                " (traces are being lost)"});
+    return -1;
+  }
+  return -1;
+}
+
+int FilePerProcessSink::reopenLocked() {
+  char path[PATH_MAX];
+  if (!pathFor(file_id_, path, sizeof(path))) return -1;
+  const long fd = os::openFile(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  return publishLocked(static_cast<int>(fd));
+}
+
+int FilePerProcessSink::ensureFile(std::string_view extension, int lost) {
+  LockGuard lock(mutex_);
+  const int current = fd_.load(std::memory_order_acquire);
+  if (current >= 0 && current != lost) return current;  // another thread did it
+  if (current >= 0) {
+    // The program closed our fd (and may have opened its own there): it is
+    // not ours to write to or close.
+    fd_.store(-1, std::memory_order_release);
+  }
+  if (!has_file_) {
+    if (extension.size() > sizeof(extension_)) return -1;
+    std::memcpy(extension_, extension.data(), extension.size());
+    extension_size_ = extension.size();
+    return createLocked();
+  }
+  // The same file again, by name; if it is gone, a new one.
+  const int fd = reopenLocked();
+  return fd >= 0 ? fd : createLocked();
+}
+
+int FilePerProcessSink::open(uint64_t* /*trace_id*/, std::string_view extension) {
+  if (fd_.load(std::memory_order_acquire) >= 0) return kToken;
+  return ensureFile(extension, -1) >= 0 ? kToken : -1;
+}
+
+int FilePerProcessSink::reopen(uint64_t trace_id, std::string_view extension) {
+  return open(&trace_id, extension);
+}
+
+bool FilePerProcessSink::keepsOpen(int /*token*/) const { return true; }
+
+void FilePerProcessSink::close(int /*token*/) {
+  // The file is shared by every trace of the process: it stays open.
+}
+
+bool FilePerProcessSink::write(int /*token*/, std::string_view bytes) {
+  int fd = fd_.load(std::memory_order_acquire);
+  if (fd < 0 || !sameFile(fd, device_.load(std::memory_order_relaxed),
+                          inode_.load(std::memory_order_relaxed))) {
+    fd = ensureFile(std::string_view(extension_, extension_size_), fd);
+    if (fd < 0) {
+      reportOnce(Problem::kTraceFileWrite,
+                 {"cannot open the trace file again (traces are being lost)"});
+      return false;
+    }
+  }
+  // One write(2) on an O_APPEND regular file: the kernel appends it whole,
+  // never interleaved with another thread's (writeAll loops only after a
+  // short write, which a regular file gives only when it runs out of space).
+  const long result = os::writeAll(fd, bytes.data(), bytes.size());
+  if (result == 0) return true;
+  reportOnce(Problem::kTraceFileWrite, {"cannot write the trace file: ",
+                                        os::errorText(static_cast<int>(-result)),
+                                        " (traces are being lost)"});
+  return false;
+}
+
+void FilePerProcessSink::forgetAfterFork() {
+  mutex_.reinitialize();
+  const int fd = fd_.load(std::memory_order_relaxed);
+  if (fd >= 0 && sameFile(fd, device_.load(std::memory_order_relaxed),
+                          inode_.load(std::memory_order_relaxed))) {
+    os::closeFd(fd);  // the child's copy; the parent's stays open
+  }
+  fd_.store(-1, std::memory_order_relaxed);
+  device_.store(0, std::memory_order_relaxed);
+  inode_.store(0, std::memory_order_relaxed);
+  has_file_ = false;
+  file_id_ = 0;
+}
+
+}  // namespace tapshim::core
