@@ -128,13 +128,38 @@ TEST(ConfigTest, DefaultFormatIsBinaryWhenBufferedAndLengthDelimitedWhenStreamin
             OutputFormat::kProtoText);
 }
 
-TEST(ConfigTest, FilePerTapSinkIsAcceptedAndOthersRefused) {
-  const ConfigResult accepted = parseWith("TAP_SINK", "file_per_tap");
-  EXPECT_THAT(accepted.error, IsEmpty());
-  EXPECT_TRUE(accepted.config.enabled);
-  for (const char* value : {"file_per_process", "udp", ""}) {
+TEST(ConfigTest, SinkIsFilePerTapOrFilePerProcessAndOthersRefused) {
+  EXPECT_EQ(parse({{"TAP_PATH_PREFIX", "p"}}).config.sink, SinkKind::kFilePerTap);
+  const ConfigResult per_tap = parseWith("TAP_SINK", "file_per_tap");
+  EXPECT_THAT(per_tap.error, IsEmpty());
+  EXPECT_TRUE(per_tap.config.enabled);
+  EXPECT_EQ(per_tap.config.sink, SinkKind::kFilePerTap);
+  const ConfigResult per_process = parseWith("TAP_SINK", "FILE_PER_PROCESS");
+  EXPECT_THAT(per_process.error, IsEmpty());
+  EXPECT_TRUE(per_process.config.enabled);
+  EXPECT_EQ(per_process.config.sink, SinkKind::kFilePerProcess);
+  for (const char* value : {"udp", "file_per", ""}) {
     expectRefused(parseWith("TAP_SINK", value), "TAP_SINK");
   }
+}
+
+TEST(ConfigTest, FilePerProcessSinkDefaultsToLengthDelimitedAndRefusesProtoBinary) {
+  // Many messages in one file must be delimited, buffered or streamed.
+  for (const char* streaming : {"0", "1"}) {
+    EXPECT_EQ(parse({{"TAP_PATH_PREFIX", "p"}, {"TAP_SINK", "file_per_process"},
+                     {"TAP_STREAMING", streaming}})
+                  .config.format,
+              OutputFormat::kProtoBinaryLengthDelimited);
+  }
+  for (const char* format : {"proto_text", "json_body_as_bytes", "json_body_as_string",
+                             "proto_binary_length_delimited"}) {
+    const ConfigResult parsed =
+        parse({{"TAP_PATH_PREFIX", "p"}, {"TAP_SINK", "file_per_process"}, {"TAP_FORMAT", format}});
+    EXPECT_THAT(parsed.error, IsEmpty()) << format;
+  }
+  expectRefused(parse({{"TAP_PATH_PREFIX", "p"}, {"TAP_SINK", "file_per_process"},
+                       {"TAP_FORMAT", "proto_binary"}}),
+                "TAP_SINK");
 }
 
 TEST(ConfigTest, KeyLogPathIsKeptAndMayNotBeEmpty) {
