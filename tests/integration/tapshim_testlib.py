@@ -166,9 +166,40 @@ class Trace:
                 f"{len(self.events)} events, pid={self.pid} {self.process_name})")
 
 
+def _trace_id_of(wrapper):
+    body = wrapper.get("socket_buffered_trace") or wrapper.get("socket_streamed_trace_segment") or {}
+    return int(body.get("trace_id", "0"))
+
+
+def _file_id(path):
+    """The id in a "<prefix>_<id>.<ext>" name, or None."""
+    stem = os.path.basename(path)
+    for extension in TRACE_EXTENSIONS:
+        if stem.endswith(extension):
+            stem = stem[:-len(extension)]
+            break
+    head, _, digits = stem.rpartition("_")
+    return int(digits) if head is not None and digits.isdigit() else None
+
+
+def split_by_trace(path, wrappers):
+    """The records of one file, grouped by trace id in order of first
+    appearance. A file_per_tap file (its name is its trace's id) must hold
+    one trace; a file_per_process file (named by an id no trace has) holds
+    any number, buffered traces back to back or streamed segments of many
+    traces interleaved."""
+    groups = {}
+    for wrapper in wrappers:
+        groups.setdefault(_trace_id_of(wrapper), []).append(wrapper)
+    if len(groups) > 1 and _file_id(path) in groups:
+        raise AssertionError(f"{path}: traces {sorted(groups)} in a file_per_tap file")
+    return list(groups.values())
+
+
 def decode(paths):
     """Decodes trace files of any format with libprotobuf (trace_to_json);
-    fails loudly. One Trace per file (file_per_tap)."""
+    fails loudly. One Trace per file for file_per_tap; a file_per_process
+    file yields one Trace per trace id in it, in order of first record."""
     if not paths:
         return []
     done = subprocess.run([TRACE_TO_JSON, *paths], capture_output=True, text=True)
@@ -178,7 +209,8 @@ def decode(paths):
     for line in done.stdout.splitlines():
         item = json.loads(line)
         records.setdefault(item["file"], []).append(item["trace"])
-    return [Trace(path, records[path]) for path in paths if path in records]
+    return [Trace(path, group) for path in paths if path in records
+            for group in split_by_trace(path, records[path])]
 
 
 def trace_paths(prefix):
