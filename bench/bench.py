@@ -178,6 +178,35 @@ class Bench:
     def log(self, text):
         print(f"[{time.monotonic() - self.started:6.1f}s] {text}", file=sys.stderr, flush=True)
 
+    # --- tap2pcap ----------------------------------------------------------
+
+    def bench_tap2pcap(self):
+        """Conversion throughput: MB of trace per second, for a streamed
+        trace of a bulk transfer (every byte) made in this run."""
+        s = self.sizes
+        tool = os.path.join(os.path.dirname(os.path.dirname(self.bin["bulk"])), "src", "tools",
+                            "tap2pcap")
+        if not os.path.exists(tool):
+            sys.exit(f"bench: {tool} is missing; build first (scripts/bench does)")
+        size = s.bulk_bytes // 4
+        self.log(f"tap2pcap: a streamed trace of {size >> 20} MiB, converted {s.rounds} times")
+        receiver, port = self.start_server([self.bin["bulk"], "recv"])
+        self.run([self.bin["bulk"], "send", str(port), str(size), str(s.bulk_chunk)],
+                 env=self.tapped_env("convert", TAP_STREAMING=1, TAP_MIN_STREAMED_SENT_BYTES=s.batch))
+        self.stop(receiver)
+        [trace] = [os.path.join(self.dir, n) for n in os.listdir(self.dir) if n.startswith("convert_")]
+        trace_mb = os.path.getsize(trace) / 1e6
+        rates = []
+        for _ in range(s.rounds):
+            capture = os.path.join(self.dir, "convert.pcapng")
+            started = time.monotonic()
+            subprocess.run(self.pinned([tool, trace, capture], 1), check=True,
+                           stdout=subprocess.DEVNULL)
+            rates.append(trace_mb / (time.monotonic() - started))
+            os.unlink(capture)
+        self.row("tap2pcap: MB of trace converted per second", median(rates), None, "",
+                 f"a {trace_mb:.0f} MB streamed trace to pcapng", fmt="{:.0f} MB/s")
+
     # --- 1. bulk ---------------------------------------------------------
 
     def bench_bulk(self):
@@ -553,7 +582,8 @@ http {{
 
     def main(self):
         steps = {"bulk": self.bench_bulk, "pingpong": self.bench_pingpong, "churn": self.bench_churn,
-                 "tls": self.bench_tls, "startup": self.bench_startup, "memory": self.bench_memory}
+                 "tls": self.bench_tls, "startup": self.bench_startup, "memory": self.bench_memory,
+                 "tap2pcap": self.bench_tap2pcap}
         only = self.args.only.split(",") if self.args.only else list(steps)
         try:
             for name in only:
@@ -578,7 +608,8 @@ def main():
     parser.add_argument("--rounds", type=int, help="rounds (default 5, --quick 1)")
     parser.add_argument("--dir", help="where traces go (default /var/tmp): its file system is measured")
     parser.add_argument("--raw", action="store_true", help="print every run's figure on stderr")
-    parser.add_argument("--only", help="comma-separated: bulk,pingpong,churn,tls,startup,memory")
+    parser.add_argument("--only",
+                        help="comma-separated: bulk,pingpong,churn,tls,startup,memory,tap2pcap")
     args = parser.parse_args()
     bench = Bench(args)
     if args.rounds:

@@ -38,6 +38,12 @@ void EventLog::markLastWriteEndStream() {
   if (header->kind == static_cast<uint8_t>(EventKind::kWrite)) header->flags |= kEndStream;
 }
 
+void EventLog::forgetKeepingMemory() {
+  buffer_.shrink(0);
+  count_ = 0;
+  last_offset_ = 0;
+}
+
 void EventLog::clear() {
   buffer_.reset();
   count_ = 0;

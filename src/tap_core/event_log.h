@@ -35,6 +35,9 @@ class EventLog {
   size_t count() const { return count_; }
   bool empty() const { return count_ == 0; }
   void clear();
+  // Forgets the events but keeps the memory for the next ones (a batch
+  // that fills again).
+  void forgetKeepingMemory();
 
   template <typename Visitor>
   void forEach(Visitor&& visit) const {

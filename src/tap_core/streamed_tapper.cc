@@ -148,7 +148,7 @@ void StreamedTapper::submitPending() {
   segment.events = &pending_;
   if (context_.connection_per_event) segment.event_connection = &connection_;
   submit(segment);
-  pending_.clear();
+  pending_.forgetKeepingMemory();
   pending_bytes_ = 0;
 }
 
@@ -183,7 +183,10 @@ void StreamedTapper::onHandedOver(const ConnectionInfo& connection) {
 
 void StreamedTapper::submit(const SegmentData& segment) {
   if (lost_) return;
-  ByteBuffer message;
+  // One buffer for every message of the connection: a batch of a
+  // megabyte must not cost an mmap, page faults and an munmap each time.
+  ByteBuffer& message = message_;
+  message.shrink(0);
   if (!context_.encoder->encodeSegment(segment, &message)) {
     reportOnce(Problem::kOutOfMemory, {"out of memory encoding a streamed message; it is lost"});
     return;
@@ -201,7 +204,7 @@ void StreamedTapper::submit(const SegmentData& segment) {
       trace_id_ = trace_id;
       SegmentData renamed = segment;
       renamed.trace_id = trace_id_;
-      message.reset();
+      message.shrink(0);
       if (!context_.encoder->encodeSegment(renamed, &message)) return;
     }
   }

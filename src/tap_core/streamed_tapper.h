@@ -73,6 +73,7 @@ class StreamedTapper final : public PerSocketTapper {
   uint64_t held_bytes_ = 0;
   // Batched mode: events waiting for the threshold.
   EventLog pending_;
+  ByteBuffer message_;  // the encoded message, reused
   uint64_t pending_bytes_ = 0;
   int64_t pending_first_timestamp_ = 0;
 };
