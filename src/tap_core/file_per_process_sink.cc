@@ -3,16 +3,14 @@
 #include <fcntl.h>
 #include <limits.h>
 
-#include <charconv>
 #include <cstring>
 
 #include "tap_core/diagnostics.h"
 #include "tap_core/os.h"
+#include "tap_core/trace_file.h"
 
 namespace tapshim::core {
 namespace {
-
-constexpr int kMaxNameAttempts = 8;
 
 bool sameFile(int fd, uint64_t device, uint64_t inode) {
   uint64_t current_device = 0, current_inode = 0;
@@ -26,21 +24,8 @@ FilePerProcessSink::FilePerProcessSink(std::string path_prefix, TraceIds& ids)
     : path_prefix_(std::move(path_prefix)), ids_(ids) {}
 
 bool FilePerProcessSink::pathFor(uint64_t file_id, char* out, size_t size) const {
-  char digits[24];
-  auto [end, error] = std::to_chars(digits, digits + sizeof(digits), file_id);
-  const size_t digit_count = static_cast<size_t>(end - digits);
-  const size_t length = path_prefix_.size() + 1 + digit_count + extension_size_;
-  if (error != std::errc() || length + 1 > size) return false;
-  char* next = out;
-  std::memcpy(next, path_prefix_.data(), path_prefix_.size());
-  next += path_prefix_.size();
-  *next++ = '_';
-  std::memcpy(next, digits, digit_count);
-  next += digit_count;
-  std::memcpy(next, extension_, extension_size_);
-  next += extension_size_;
-  *next = '\0';
-  return true;
+  return traceFilePath(path_prefix_, file_id, std::string_view(extension_, extension_size_), out,
+                       size);
 }
 
 int FilePerProcessSink::publishLocked(int fd) {
@@ -62,31 +47,13 @@ int FilePerProcessSink::publishLocked(int fd) {
 }
 
 int FilePerProcessSink::createLocked() {
-  char path[PATH_MAX];
-  for (int attempt = 0; attempt < kMaxNameAttempts; ++attempt) {
-    const uint64_t id = ids_.next();
-    if (!pathFor(id, path, sizeof(path))) {
-      reportOnce(Problem::kTraceFileCreate, {"trace path too long for prefix '", path_prefix_, "'"});
-      return -1;
-    }
-    const long fd =
-        os::openFile(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      has_file_ = true;
-      file_id_ = id;
-      return publishLocked(static_cast<int>(fd));
-    }
-    if (fd == -EEXIST) {
-      reportOnce(Problem::kTraceFileExists,
-                 {"trace file ", path, " already exists; writing under a new id"});
-      continue;
-    }
-    reportOnce(Problem::kTraceFileCreate,
-               {"cannot create trace file ", path, ": ", os::errorText(static_cast<int>(-fd)),
-                " (traces are being lost)"});
-    return -1;
-  }
-  return -1;
+  uint64_t id = ids_.next();
+  const int fd =
+      createTraceFile(path_prefix_, std::string_view(extension_, extension_size_), &id, ids_);
+  if (fd < 0) return -1;
+  has_file_ = true;
+  file_id_ = id;
+  return publishLocked(fd);
 }
 
 int FilePerProcessSink::reopenLocked() {

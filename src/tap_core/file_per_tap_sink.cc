@@ -4,19 +4,12 @@
 #include <limits.h>
 
 #include <cerrno>
-#include <charconv>
-#include <cstring>
 
 #include "tap_core/diagnostics.h"
 #include "tap_core/os.h"
+#include "tap_core/trace_file.h"
 
 namespace tapshim::core {
-namespace {
-
-constexpr int kMaxNameAttempts = 8;
-
-}  // namespace
-
 FilePerTapSink::FilePerTapSink(std::string path_prefix, TraceIds& ids)
     : path_prefix_(std::move(path_prefix)), ids_(ids) {
   // The sink's fds live just below the soft limit, far from the low
@@ -67,45 +60,12 @@ int FilePerTapSink::reopen(uint64_t trace_id, std::string_view extension) {
 
 bool FilePerTapSink::pathFor(uint64_t trace_id, std::string_view extension, char* out,
                              size_t size) const {
-  char digits[24];
-  auto [end, error] = std::to_chars(digits, digits + sizeof(digits), trace_id);
-  const size_t digit_count = static_cast<size_t>(end - digits);
-  const size_t length = path_prefix_.size() + 1 + digit_count + extension.size();
-  if (error != std::errc() || length + 1 > size) return false;
-  char* next = out;
-  std::memcpy(next, path_prefix_.data(), path_prefix_.size());
-  next += path_prefix_.size();
-  *next++ = '_';
-  std::memcpy(next, digits, digit_count);
-  next += digit_count;
-  std::memcpy(next, extension.data(), extension.size());
-  next += extension.size();
-  *next = '\0';
-  return true;
+  return traceFilePath(path_prefix_, trace_id, extension, out, size);
 }
 
 int FilePerTapSink::open(uint64_t* trace_id, std::string_view extension) {
-  char path[PATH_MAX];
-  for (int attempt = 0; attempt < kMaxNameAttempts; ++attempt) {
-    if (!pathFor(*trace_id, extension, path, sizeof(path))) {
-      reportOnce(Problem::kTraceFileCreate, {"trace path too long for prefix '", path_prefix_, "'"});
-      return -1;
-    }
-    const long fd =
-        os::openFile(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) return keep(static_cast<int>(fd));
-    if (fd == -EEXIST) {
-      reportOnce(Problem::kTraceFileExists,
-                 {"trace file ", path, " already exists; writing under a new trace id"});
-      *trace_id = ids_.next();
-      continue;
-    }
-    reportOnce(Problem::kTraceFileCreate,
-               {"cannot create trace file ", path, ": ", os::errorText(static_cast<int>(-fd)),
-                " (traces are being lost)"});
-    return -1;
-  }
-  return -1;
+  const int fd = createTraceFile(path_prefix_, extension, trace_id, ids_);
+  return fd < 0 ? -1 : keep(fd);
 }
 
 bool FilePerTapSink::write(int token, std::string_view bytes) {
