@@ -6,6 +6,7 @@ events, limits, seq_num and closed rules (envoy-tap-format.md 3.2-3.4)."""
 import json
 import os
 import subprocess
+import textwrap
 import unittest
 
 from servers import PATTERN, PLAN_CLIENT, PYTHON, EchoServer, RecordingHTTPServer
@@ -128,6 +129,28 @@ class FormatsTest(TapTestCase):
         self.assertTrue(all(e.as_string for e in trace.events if e.kind != "closed"))
         self.assertEqual(trace.sent(), bytes(connection.received))
         self.assertEqual(trace.received(), bytes(connection.sent))
+
+
+    def test_streamed_events_survive_kill_9(self):
+        """Each streamed message reaches the kernel before the call that
+        made it returns: a program killed with SIGKILL right after a send
+        (no exit path runs) still leaves that send in its trace."""
+        script = textwrap.dedent("""
+            import os, signal, socket, sys
+            sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            sock.sendall(b"last words")
+            assert sock.recv(100) == b"last words"
+            os.kill(os.getpid(), signal.SIGKILL)
+        """)
+        with EchoServer() as server:
+            done = subprocess.run([PYTHON, "-c", script, str(server.port)],
+                                  env=shim_env(self.prefix, TAP_STREAMING=1), capture_output=True,
+                                  timeout=60)
+            self.assertEqual(done.returncode, -9, done.stderr)
+        [trace] = self.traces()
+        self.assertEqual(trace.sent(), b"last words")
+        self.assertEqual(trace.received(), b"last words")
+        self.assertNotIn("closed", [e.kind for e in trace.events])  # it never closed
 
 
 if __name__ == "__main__":
