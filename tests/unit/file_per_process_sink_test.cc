@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "fakes/temp_directory.h"
+
 namespace tapshim::core {
 namespace {
 
@@ -29,28 +31,14 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kExtension = ".pb_length_delimited";
 
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-void writeFile(const fs::path& path, const std::string& contents) {
-  std::ofstream(path, std::ios::binary) << contents;
-}
+using tapshim::testing::readFile;
+using tapshim::testing::writeFile;
 
 class FilePerProcessSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "tapshim_process_sink_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    ASSERT_FALSE(temp_.path().empty());
     ids_.setHighForTesting(0x77);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
 
   std::string prefix() const { return (dir_ / "trace").string(); }
@@ -73,7 +61,8 @@ class FilePerProcessSinkTest : public ::testing::Test {
     return written;
   }
 
-  fs::path dir_;
+  tapshim::testing::TempDirectory temp_{"tapshim_process_sink"};
+  const fs::path& dir_ = temp_.path();
   TraceIds ids_;
 };
 

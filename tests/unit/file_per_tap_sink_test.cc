@@ -14,33 +14,21 @@
 #include <sstream>
 #include <string>
 
+#include "fakes/temp_directory.h"
+
 namespace tapshim::core {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-void writeFile(const fs::path& path, const std::string& contents) {
-  std::ofstream(path, std::ios::binary) << contents;
-}
+using tapshim::testing::readFile;
+using tapshim::testing::writeFile;
 
 class FilePerTapSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "tapshim_sink_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    ASSERT_FALSE(temp_.path().empty());
     ids_.setHighForTesting(0x55);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
 
   std::string prefix() const { return (dir_ / "trace").string(); }
@@ -57,7 +45,8 @@ class FilePerTapSinkTest : public ::testing::Test {
     return id;
   }
 
-  fs::path dir_;
+  tapshim::testing::TempDirectory temp_{"tapshim_sink"};
+  const fs::path& dir_ = temp_.path();
   TraceIds ids_;
 };
 
