@@ -64,8 +64,12 @@ bool FilePerTapSink::pathFor(uint64_t trace_id, std::string_view extension, char
 }
 
 int FilePerTapSink::open(uint64_t* trace_id, std::string_view extension) {
+  // Not kept: a buffered trace's file is written once and closed at once,
+  // so moving its fd high and checking it would be wasted system calls. A
+  // streamed trace, told keepsOpen() is false, closes it after its first
+  // message and reopen()s it, kept, for the next.
   const int fd = createTraceFile(path_prefix_, extension, trace_id, ids_);
-  return fd < 0 ? -1 : keep(fd);
+  return fd < 0 ? -1 : fd;
 }
 
 bool FilePerTapSink::write(int token, std::string_view bytes) {

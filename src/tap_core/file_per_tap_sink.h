@@ -5,8 +5,8 @@
 // mode 0600: an existing file or symlink is never followed or overwritten.
 // When the name is taken, the trace moves to a fresh id.
 //
-// Streamed traces keep their file open, on an fd moved to the top of the
-// fd range (a program that expects the lowest free numbers never meets
+// Streamed traces keep their file open (from their second message on), on
+// an fd moved to the top of the fd range (a program that expects the lowest free numbers never meets
 // it), at most kMaxOpenStreams at a time; beyond that a file is opened for
 // each message. Before each write to a kept fd the sink checks, with
 // fstat, that the fd still is that file: a program that closes every fd
