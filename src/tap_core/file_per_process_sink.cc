@@ -99,7 +99,7 @@ void FilePerProcessSink::close(int /*token*/) {
   // The file is shared by every trace of the process: it stays open.
 }
 
-bool FilePerProcessSink::write(int /*token*/, std::string_view bytes) {
+bool FilePerProcessSink::writeParts(int /*token*/, const iovec* parts, int count) {
   int fd = fd_.load(std::memory_order_acquire);
   if (fd < 0 || !sameFile(fd, device_.load(std::memory_order_relaxed),
                           inode_.load(std::memory_order_relaxed))) {
@@ -110,10 +110,11 @@ bool FilePerProcessSink::write(int /*token*/, std::string_view bytes) {
       return false;
     }
   }
-  // One write(2) on an O_APPEND regular file: the kernel appends it whole,
-  // never interleaved with another thread's (writeAll loops only after a
-  // short write, which a regular file gives only when it runs out of space).
-  const long result = os::writeAll(fd, bytes.data(), bytes.size());
+  // One writev(2) on an O_APPEND regular file: the kernel appends it whole,
+  // never interleaved with another thread's (writeAllParts goes on only
+  // after a short write, which a regular file gives only when it runs out
+  // of space).
+  const long result = os::writeAllParts(fd, parts, count);
   if (result == 0) return true;
   reportOnce(Problem::kTraceFileWrite, {"cannot write the trace file: ",
                                         os::errorText(static_cast<int>(-result)),

@@ -72,7 +72,7 @@ int FilePerTapSink::open(uint64_t* trace_id, std::string_view extension) {
   return fd < 0 ? -1 : fd;
 }
 
-bool FilePerTapSink::write(int token, std::string_view bytes) {
+bool FilePerTapSink::writeParts(int token, const iovec* parts, int count) {
   if (KeptFile* slot = slotFor(token)) {
     uint64_t device = 0, inode = 0;
     if (os::fileIdentity(token, &device, &inode) != 0 || device != slot->device.load() ||
@@ -83,7 +83,7 @@ bool FilePerTapSink::write(int token, std::string_view bytes) {
       return false;
     }
   }
-  const long result = os::writeAll(token, bytes.data(), bytes.size());
+  const long result = os::writeAllParts(token, parts, count);
   if (result == 0) return true;
   close(token);
   reportOnce(Problem::kTraceFileWrite, {"cannot write a trace file: ",

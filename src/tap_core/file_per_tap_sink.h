@@ -31,7 +31,7 @@ class FilePerTapSink final : public Sink {
 
   // Sink
   int open(uint64_t* trace_id, std::string_view extension) override;
-  bool write(int token, std::string_view bytes) override;
+  bool writeParts(int token, const iovec* parts, int count) override;
   void close(int token) override;
   bool keepsOpen(int token) const override;
   int reopen(uint64_t trace_id, std::string_view extension) override;

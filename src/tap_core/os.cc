@@ -52,6 +52,29 @@ long writeAll(int fd, const void* data, size_t size) {
   return 0;
 }
 
+long writeAllParts(int fd, const struct iovec* parts, int count) {
+  if (count > kMaxWriteParts) return -EINVAL;
+  long written;
+  do {
+    written = rawSyscall(SYS_writev, fd, reinterpret_cast<long>(parts), count);
+  } while (written == -EINTR);
+  if (written < 0) return written;
+  // A regular file writes short only when it runs out of space: finish
+  // part by part (the next write reports the error).
+  size_t done = static_cast<size_t>(written);
+  for (int i = 0; i < count; ++i) {
+    if (done >= parts[i].iov_len) {
+      done -= parts[i].iov_len;
+      continue;
+    }
+    const long result = writeAll(fd, static_cast<const char*>(parts[i].iov_base) + done,
+                                 parts[i].iov_len - done);
+    if (result < 0) return result;
+    done = 0;
+  }
+  return 0;
+}
+
 long readAt(int fd, void* data, size_t size, int64_t offset) {
   return rawSyscall(SYS_pread64, fd, reinterpret_cast<long>(data), static_cast<long>(size), offset);
 }

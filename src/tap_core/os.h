@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +24,10 @@ long closeFd(int fd);
 long writeSome(int fd, const void* data, size_t size);
 // Writes everything, retrying short writes and EINTR. Returns 0 or -errno.
 long writeAll(int fd, const void* data, size_t size);
+// writev(2) of `count` parts (at most kMaxWriteParts), then, after a short
+// write, the rest part by part. Returns 0 or -errno.
+constexpr int kMaxWriteParts = 1024;  // IOV_MAX
+long writeAllParts(int fd, const struct iovec* parts, int count);
 // pread(2): up to `size` bytes of `fd` at `offset`.
 long readAt(int fd, void* data, size_t size, int64_t offset);
 // The file position of `fd` (lseek(fd, 0, SEEK_CUR)), or -errno.

@@ -4,6 +4,8 @@
 // that opening one allocates nothing.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <string_view>
 
@@ -11,16 +13,25 @@ namespace tapshim::core {
 
 class Sink {
  public:
+  // The most parts one message may come in (IOV_MAX).
+  static constexpr int kMaxParts = 1024;
+
   virtual ~Sink() = default;
   // Opens the output of one trace and returns its token, or -1 (the sink
   // has said why on stderr). The sink may replace *trace_id when that id's
   // output already exists; the caller then encodes with the new id.
   virtual int open(uint64_t* trace_id, std::string_view extension) = 0;
-  // Appends a whole message. False on failure (reported by the sink) or
-  // when the output behind `token` is no longer the trace's (the program
-  // closed the sink's fd). Either way the token is then gone: drop it
-  // without close(), and reopen() to write more.
-  virtual bool write(int token, std::string_view bytes) = 0;
+  // Appends a whole message given as `count` parts (1 to kMaxParts), in
+  // order, never interleaved with another message: a message can point at
+  // the program's own bytes instead of copying them. False on failure
+  // (reported by the sink) or when the output behind `token` is no longer
+  // the trace's (the program closed the sink's fd). Either way the token
+  // is then gone: drop it without close(), and reopen() to write more.
+  virtual bool writeParts(int token, const iovec* parts, int count) = 0;
+  bool write(int token, std::string_view bytes) {
+    const iovec part{const_cast<char*>(bytes.data()), bytes.size()};
+    return writeParts(token, &part, 1);
+  }
   virtual void close(int token) = 0;
 
   // Streamed traces write many messages. Whether the output behind `token`
@@ -30,6 +41,12 @@ class Sink {
   // Opens the existing output of `trace_id` again, for appending; -1 when
   // it cannot.
   virtual int reopen(uint64_t /*trace_id*/, std::string_view /*extension*/) { return -1; }
+
+  // The program is about to close fds first..last (close, close_range,
+  // closefrom, or dup2 onto one): those of the sink's own among them are
+  // not the sink's any more, to write to or to close. Called on every such
+  // call of the program, so it must cost next to nothing.
+  virtual void programClosing(unsigned /*first*/, unsigned /*last*/) {}
 };
 
 }  // namespace tapshim::core

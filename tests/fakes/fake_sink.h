@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,10 +39,14 @@ class FakeSink final : public core::Sink {
     outputs_.push_back(std::move(output));
     return static_cast<int>(outputs_.size() - 1);
   }
-  bool write(int token, std::string_view bytes) override {
+  bool writeParts(int token, const iovec* parts, int count) override {
+    if (count < 1 || count > kMaxParts) throw std::invalid_argument("writeParts: part count");
     Output& output = outputs_.at(static_cast<size_t>(token));
-    output.bytes.append(bytes);
+    for (int i = 0; i < count; ++i) {
+      output.bytes.append(static_cast<const char*>(parts[i].iov_base), parts[i].iov_len);
+    }
     ++output.writes;
+    max_parts_ = std::max(max_parts_, count);
     return true;
   }
   void close(int token) override { outputs_.at(static_cast<size_t>(token)).closed = true; }
@@ -52,10 +58,13 @@ class FakeSink final : public core::Sink {
 
   const std::vector<Output>& outputs() const { return outputs_; }
   int openCalls() const { return open_calls_; }
+  // The most parts one message came in.
+  int maxParts() const { return max_parts_; }
 
  private:
   std::vector<Output> outputs_;
   int open_calls_ = 0;
+  int max_parts_ = 0;
   bool fail_opens_ = false;
   std::optional<uint64_t> replacement_id_;
 };
