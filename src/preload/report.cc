@@ -131,7 +131,8 @@ void sentFile(const CallState& call, int out_fd, int in_fd, ssize_t result) {
     withEngine([&](TapEngine& engine) { engine.onUnseen(out_fd, Direction::kWrite); });
     return;
   }
-  const IoSlices slices = IoSlices::fromFile(in_fd, call.file_position, static_cast<size_t>(result));
+  const IoSlices slices =
+      IoSlices::fromFile(in_fd, call.file_position, static_cast<size_t>(result));
   withEngine([&](TapEngine& engine) { engine.onData(out_fd, Direction::kWrite, slices); });
 }
 
@@ -284,6 +285,10 @@ void shutDown(int fd, int how, int result) {
   withEngine([&](TapEngine& engine) { engine.onShutdown(fd, how); });
 }
 
+void replacing(int old_fd, int new_fd) {
+  withEngine([&](TapEngine& engine) { engine.onReplacing(old_fd, new_fd); });
+}
+
 void duplicated(int old_fd, int result) {
   if (result < 0) return;
   withEngine([&](TapEngine& engine) { engine.onDuplicated(old_fd, result); });
@@ -302,7 +307,8 @@ void closingRange(unsigned int first, unsigned int last, int flags) {
 
 void closingFrom(int first) {
   if (first < 0) return;
-  withEngine([&](TapEngine& engine) { engine.onCloseRange(static_cast<unsigned>(first), UINT_MAX); });
+  withEngine(
+      [&](TapEngine& engine) { engine.onCloseRange(static_cast<unsigned>(first), UINT_MAX); });
 }
 
 namespace {
@@ -310,9 +316,7 @@ namespace {
 // A vfork child (no fork handler ran: the pid is still the parent's)
 // shares the parent's memory: ending connections there would write the
 // parent's traces early and stop its tapping.
-bool inVforkChild(const TapEngine& engine) {
-  return engine.process().pid != core::os::processId();
-}
+bool inVforkChild(const TapEngine& engine) { return engine.process().pid != core::os::processId(); }
 
 }  // namespace
 

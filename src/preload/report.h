@@ -56,6 +56,7 @@ void created(int result);
 void connected(int fd, int result, const sockaddr* address, socklen_t length);
 void accepted(int result);
 void shutDown(int fd, int how, int result);
+void replacing(int old_fd, int new_fd);
 void duplicated(int old_fd, int result);
 void closing(int fd);
 void closingRange(unsigned int first, unsigned int last, int flags);

@@ -85,10 +85,10 @@ void initialize() {
   auto* clock = new core::WallClock();
   core::Sink* sink = nullptr;
   if (config->sink == core::SinkKind::kFilePerProcess) {
-    g_per_process_sink = new core::FilePerProcessSink(config->path_prefix, *ids);
+    g_per_process_sink = new core::FilePerProcessSink(config->path_prefix, *ids, *clock);
     sink = g_per_process_sink;
   } else {
-    sink = new core::FilePerTapSink(config->path_prefix, *ids);
+    sink = new core::FilePerTapSink(config->path_prefix, *ids, *clock);
   }
   const core::TraceEncoder* encoder = makeEncoder(config->format);
   auto* probe = new core::KernelSocketProbe();

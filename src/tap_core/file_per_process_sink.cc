@@ -10,18 +10,8 @@
 #include "tap_core/trace_file.h"
 
 namespace tapshim::core {
-namespace {
-
-bool sameFile(int fd, uint64_t device, uint64_t inode) {
-  uint64_t current_device = 0, current_inode = 0;
-  if (os::fileIdentity(fd, &current_device, &current_inode) != 0) return false;
-  return current_device == device && current_inode == inode;
-}
-
-}  // namespace
-
-FilePerProcessSink::FilePerProcessSink(std::string path_prefix, TraceIds& ids)
-    : path_prefix_(std::move(path_prefix)), ids_(ids) {}
+FilePerProcessSink::FilePerProcessSink(std::string path_prefix, TraceIds& ids, Clock& clock)
+    : path_prefix_(std::move(path_prefix)), ids_(ids), clock_(clock) {}
 
 bool FilePerProcessSink::pathFor(uint64_t file_id, char* out, size_t size) const {
   return traceFilePath(path_prefix_, file_id, std::string_view(extension_, extension_size_), out,
@@ -38,10 +28,7 @@ int FilePerProcessSink::publishLocked(int fd) {
       fd = static_cast<int>(high);
     }
   }
-  uint64_t device = 0, inode = 0;
-  os::fileIdentity(fd, &device, &inode);
-  device_.store(device, std::memory_order_relaxed);
-  inode_.store(inode, std::memory_order_relaxed);
+  file_.keep(fd, clock_);
   fd_.store(fd, std::memory_order_release);
   return fd;
 }
@@ -93,6 +80,13 @@ int FilePerProcessSink::reopen(uint64_t trace_id, std::string_view extension) {
   return open(&trace_id, extension);
 }
 
+void FilePerProcessSink::programClosing(unsigned first, unsigned last) {
+  const int fd = fd_.load(std::memory_order_acquire);
+  if (fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last) {
+    file_.forget();
+  }
+}
+
 bool FilePerProcessSink::keepsOpen(int /*token*/) const { return true; }
 
 void FilePerProcessSink::close(int /*token*/) {
@@ -101,8 +95,7 @@ void FilePerProcessSink::close(int /*token*/) {
 
 bool FilePerProcessSink::writeParts(int /*token*/, const iovec* parts, int count) {
   int fd = fd_.load(std::memory_order_acquire);
-  if (fd < 0 || !sameFile(fd, device_.load(std::memory_order_relaxed),
-                          inode_.load(std::memory_order_relaxed))) {
+  if (fd < 0 || !file_.stillOurs(fd, clock_)) {
     fd = ensureFile(std::string_view(extension_, extension_size_), fd);
     if (fd < 0) {
       reportOnce(Problem::kTraceFileWrite,
@@ -116,22 +109,20 @@ bool FilePerProcessSink::writeParts(int /*token*/, const iovec* parts, int count
   // of space).
   const long result = os::writeAllParts(fd, parts, count);
   if (result == 0) return true;
-  reportOnce(Problem::kTraceFileWrite, {"cannot write the trace file: ",
-                                        os::errorText(static_cast<int>(-result)),
-                                        " (traces are being lost)"});
+  reportOnce(Problem::kTraceFileWrite,
+             {"cannot write the trace file: ", os::errorText(static_cast<int>(-result)),
+              " (traces are being lost)"});
   return false;
 }
 
 void FilePerProcessSink::forgetAfterFork() {
   mutex_.reinitialize();
   const int fd = fd_.load(std::memory_order_relaxed);
-  if (fd >= 0 && sameFile(fd, device_.load(std::memory_order_relaxed),
-                          inode_.load(std::memory_order_relaxed))) {
+  if (fd >= 0 && file_.stillOurs(fd, clock_)) {
     os::closeFd(fd);  // the child's copy; the parent's stays open
   }
   fd_.store(-1, std::memory_order_relaxed);
-  device_.store(0, std::memory_order_relaxed);
-  inode_.store(0, std::memory_order_relaxed);
+  file_.forget();
   has_file_ = false;
   file_id_ = 0;
 }

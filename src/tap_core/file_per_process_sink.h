@@ -17,9 +17,9 @@
 //   the O_APPEND fd, which Linux performs atomically for regular files
 //   (the inode lock is held for the whole write), so concurrent threads
 //   need no lock of ours. Only creating (or re-creating) the file locks.
-// - Before each write the fd is checked with fstat to still be that file;
-//   if the program closed it, the file is opened again by name (appending)
-//   and the program's new fd is left alone.
+// - If the program closes the fd (programClosing(), from the hooks) or it
+//   no longer is the file (KeptFile's periodic check), the file is opened
+//   again by name (appending) and the program's new fd is left alone.
 // - There is one output, so every open() hands out the same token and
 //   close() does nothing: the fd stays open until the process ends.
 // - fork: the child forgets (and closes its copy of) the parent's fd and
@@ -31,6 +31,8 @@
 #include <string>
 #include <string_view>
 
+#include "tap_core/clock.h"
+#include "tap_core/kept_file.h"
 #include "tap_core/lock.h"
 #include "tap_core/sink.h"
 #include "tap_core/trace_ids.h"
@@ -44,7 +46,7 @@ class FilePerProcessSink final : public Sink {
   // The file's fd goes at or above (soft RLIMIT_NOFILE - kTopDistance).
   static constexpr int kTopDistance = 8;
 
-  FilePerProcessSink(std::string path_prefix, TraceIds& ids);
+  FilePerProcessSink(std::string path_prefix, TraceIds& ids, Clock& clock);
 
   // Sink
   int open(uint64_t* trace_id, std::string_view extension) override;
@@ -52,6 +54,7 @@ class FilePerProcessSink final : public Sink {
   void close(int token) override;
   bool keepsOpen(int token) const override;
   int reopen(uint64_t trace_id, std::string_view extension) override;
+  void programClosing(unsigned first, unsigned last) override;
 
   // In a forked child (single-threaded): closes the child's copy of the
   // parent's fd (if it still is the file) and forgets the file, so that the
@@ -75,11 +78,10 @@ class FilePerProcessSink final : public Sink {
 
   std::string path_prefix_;
   TraceIds& ids_;
+  Clock& clock_;
   Mutex mutex_;  // creating and re-opening the file; never held while writing
   std::atomic<int> fd_{-1};
-  // The file behind fd_ (written before fd_ is published).
-  std::atomic<uint64_t> device_{0};
-  std::atomic<uint64_t> inode_{0};
+  KeptFile file_;          // the file behind fd_ (kept before fd_ is published)
   bool has_file_ = false;  // a file was created (its name is file_id_)
   uint64_t file_id_ = 0;
   char extension_[kMaxExtension] = {};

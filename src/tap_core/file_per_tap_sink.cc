@@ -10,15 +10,15 @@
 #include "tap_core/trace_file.h"
 
 namespace tapshim::core {
-FilePerTapSink::FilePerTapSink(std::string path_prefix, TraceIds& ids)
-    : path_prefix_(std::move(path_prefix)), ids_(ids) {
+FilePerTapSink::FilePerTapSink(std::string path_prefix, TraceIds& ids, Clock& clock)
+    : path_prefix_(std::move(path_prefix)), ids_(ids), clock_(clock) {
   // The sink's fds live just below the soft limit, far from the low
   // numbers programs use (and from select()'s 1024 when the limit is high).
   const long limit = os::openFileLimit();
   if (limit >= 4 * kMaxOpenStreams) reserved_base_ = static_cast<int>(limit) - kMaxOpenStreams;
 }
 
-FilePerTapSink::KeptFile* FilePerTapSink::slotFor(int fd) {
+KeptFile* FilePerTapSink::slotFor(int fd) {
   if (reserved_base_ < 0 || fd < reserved_base_ || fd >= reserved_base_ + kMaxOpenStreams) {
     return nullptr;
   }
@@ -33,12 +33,17 @@ int FilePerTapSink::keep(int fd) {
     return fd;  // no room: used for one message at a time
   }
   os::closeFd(fd);
-  uint64_t device = 0, inode = 0;
-  os::fileIdentity(static_cast<int>(high), &device, &inode);
-  KeptFile* slot = slotFor(static_cast<int>(high));
-  slot->device.store(device);
-  slot->inode.store(inode == 0 ? 1 : inode);
+  slotFor(static_cast<int>(high))->keep(static_cast<int>(high), clock_);
   return static_cast<int>(high);
+}
+
+void FilePerTapSink::programClosing(unsigned first, unsigned last) {
+  if (reserved_base_ < 0) return;
+  const unsigned base = static_cast<unsigned>(reserved_base_);
+  if (last < base || first >= base + kMaxOpenStreams) return;
+  const unsigned from = first > base ? first : base;
+  const unsigned to = last < base + kMaxOpenStreams - 1 ? last : base + kMaxOpenStreams - 1;
+  for (unsigned fd = from; fd <= to; ++fd) kept_[fd - base].forget();
 }
 
 bool FilePerTapSink::keepsOpen(int token) const {
@@ -50,9 +55,9 @@ int FilePerTapSink::reopen(uint64_t trace_id, std::string_view extension) {
   if (!pathFor(trace_id, extension, path, sizeof(path))) return -1;
   const long fd = os::openFile(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0) {
-    reportOnce(Problem::kTraceFileWrite, {"cannot reopen trace file ", path, ": ",
-                                          os::errorText(static_cast<int>(-fd)),
-                                          " (traces are being lost)"});
+    reportOnce(Problem::kTraceFileWrite,
+               {"cannot reopen trace file ", path, ": ", os::errorText(static_cast<int>(-fd)),
+                " (traces are being lost)"});
     return -1;
   }
   return keep(static_cast<int>(fd));
@@ -73,27 +78,22 @@ int FilePerTapSink::open(uint64_t* trace_id, std::string_view extension) {
 }
 
 bool FilePerTapSink::writeParts(int token, const iovec* parts, int count) {
-  if (KeptFile* slot = slotFor(token)) {
-    uint64_t device = 0, inode = 0;
-    if (os::fileIdentity(token, &device, &inode) != 0 || device != slot->device.load() ||
-        (inode == 0 ? 1 : inode) != slot->inode.load()) {
-      // The program closed this fd (and may have opened something else
-      // there): it is not ours to write to or close any more.
-      slot->inode.store(0);
-      return false;
-    }
+  if (KeptFile* slot = slotFor(token); slot != nullptr && !slot->stillOurs(token, clock_)) {
+    // The program closed this fd (and may have opened something else
+    // there): it is not ours to write to or close any more.
+    return false;
   }
   const long result = os::writeAllParts(token, parts, count);
   if (result == 0) return true;
   close(token);
-  reportOnce(Problem::kTraceFileWrite, {"cannot write a trace file: ",
-                                        os::errorText(static_cast<int>(-result)),
-                                        " (traces are being lost)"});
+  reportOnce(Problem::kTraceFileWrite,
+             {"cannot write a trace file: ", os::errorText(static_cast<int>(-result)),
+              " (traces are being lost)"});
   return false;
 }
 
 void FilePerTapSink::close(int token) {
-  if (KeptFile* slot = slotFor(token)) slot->inode.store(0);
+  if (KeptFile* slot = slotFor(token)) slot->forget();
   os::closeFd(token);
 }
 

@@ -6,16 +6,17 @@
 // When the name is taken, the trace moves to a fresh id.
 //
 // Streamed traces keep their file open (from their second message on), on
-// an fd moved to the top of the fd range (a program that expects the lowest free numbers never meets
-// it), at most kMaxOpenStreams at a time; beyond that a file is opened for
-// each message. Before each write to a kept fd the sink checks, with
-// fstat, that the fd still is that file: a program that closes every fd
-// and opens its own would otherwise receive trace bytes.
+// an fd moved to the top of the fd range (a program that expects the lowest free numbers never
+// meets it), at most kMaxOpenStreams at a time; beyond that a file is opened for each message. A
+// kept fd that the program closes (programClosing()) or that no longer is the file (KeptFile) is
+// given up and the file opened again by name: a program that closes every fd and opens its own must
+// never receive trace bytes.
 #pragma once
 
-#include <atomic>
 #include <string>
 
+#include "tap_core/clock.h"
+#include "tap_core/kept_file.h"
 #include "tap_core/sink.h"
 #include "tap_core/trace_ids.h"
 
@@ -25,7 +26,7 @@ class FilePerTapSink final : public Sink {
  public:
   static constexpr size_t kMaxPrefixLength = 4000;
 
-  FilePerTapSink(std::string path_prefix, TraceIds& ids);
+  FilePerTapSink(std::string path_prefix, TraceIds& ids, Clock& clock);
 
   static constexpr int kMaxOpenStreams = 64;
 
@@ -35,17 +36,13 @@ class FilePerTapSink final : public Sink {
   void close(int token) override;
   bool keepsOpen(int token) const override;
   int reopen(uint64_t trace_id, std::string_view extension) override;
+  void programClosing(unsigned first, unsigned last) override;
 
   // "<prefix>_<id><extension>" into `out` (NUL-terminated). Returns false
   // when it does not fit.
   bool pathFor(uint64_t trace_id, std::string_view extension, char* out, size_t size) const;
 
  private:
-  struct KeptFile {
-    std::atomic<uint64_t> device{0};
-    std::atomic<uint64_t> inode{0};  // 0: slot free
-  };
-
   // Moves a new file's fd to the reserved top range and records its
   // identity there; returns the fd to use.
   int keep(int fd);
@@ -53,10 +50,11 @@ class FilePerTapSink final : public Sink {
 
   std::string path_prefix_;
   TraceIds& ids_;
+  Clock& clock_;
   // fds [reserved_base_, reserved_base_ + kMaxOpenStreams) are the sink's;
   // -1 when the fd limit leaves no room for them.
   int reserved_base_ = -1;
-  KeptFile kept_[kMaxOpenStreams];
+  KeptFile kept_[kMaxOpenStreams];  // a slot not kept() is free
 };
 
 }  // namespace tapshim::core

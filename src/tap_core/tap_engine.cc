@@ -96,8 +96,8 @@ void TapEngine::establishLocked(TappedConnection* connection) {
   connection->tapper()->onEstablished(connection->info);
 }
 
-TappedConnection* TapEngine::publish(int fd, Origin origin, State state,
-                                     const ConnectionInfo& info, bool undecided) {
+TappedConnection* TapEngine::publish(int fd, Origin origin, State state, const ConnectionInfo& info,
+                                     bool undecided) {
   TappedConnection* connection = pool_.acquire();
   if (connection == nullptr) return nullptr;
   {
@@ -315,7 +315,8 @@ void TapEngine::onTlsBind(const void* session, int fd) {
 TappedConnection* TapEngine::ownConnection(const void* session) {
   if (exiting_.load(std::memory_order_relaxed) || !isCandidate(SocketKind::kTcp)) return nullptr;
   const ConnectionInfo unknown;
-  if (decide(Origin::kAdopted, unknown, ConnectionFacts::Tls::kYes) != Decision::kYes) return nullptr;
+  if (decide(Origin::kAdopted, unknown, ConnectionFacts::Tls::kYes) != Decision::kYes)
+    return nullptr;
   TappedConnection* connection = pool_.acquire();
   if (connection == nullptr) return nullptr;
   {
@@ -428,12 +429,24 @@ void TapEngine::onDuplicated(int old_fd, int new_fd) {
   if (previous != nullptr && previous != FdTable::kNotTapped) detach(-1, previous);
 }
 
+void TapEngine::onReplacing(int old_fd, int new_fd) {
+  if (old_fd != new_fd && new_fd >= 0) {
+    context_.sink->programClosing(static_cast<unsigned>(new_fd), static_cast<unsigned>(new_fd));
+  }
+}
+
 void TapEngine::onClose(int fd) {
+  if (fd >= 0) context_.sink->programClosing(static_cast<unsigned>(fd), static_cast<unsigned>(fd));
   TappedConnection* previous = table_.exchange(fd, nullptr);
   if (previous != nullptr && previous != FdTable::kNotTapped) detach(fd, previous);
 }
 
 void TapEngine::onCloseRange(unsigned first, unsigned last) {
+  context_.sink->programClosing(first, last);
+  detachRange(first, last);
+}
+
+void TapEngine::detachRange(unsigned first, unsigned last) {
   table_.clearRange(first, last,
                     [this](int fd, TappedConnection* connection) { detach(fd, connection); });
 }
@@ -474,7 +487,11 @@ void TapEngine::onForkChild() {
   process_.pid = os::processId();
 }
 
-void TapEngine::onExec() { onCloseRange(0, FdTable::kMaxFd - 1); }
+void TapEngine::onExec() {
+  // The sink's files are close-on-exec; should exec fail they are still
+  // its own, so they are not given up here.
+  detachRange(0, FdTable::kMaxFd - 1);
+}
 
 void TapEngine::flushAll() {
   exiting_.store(true);

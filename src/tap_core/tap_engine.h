@@ -10,8 +10,8 @@
 #include <atomic>
 
 #include "tap_core/config.h"
-#include "tap_core/match_expression.h"
 #include "tap_core/fd_table.h"
+#include "tap_core/match_expression.h"
 #include "tap_core/socket_probe.h"
 #include "tap_core/tapped_connection.h"
 #include "tap_core/tapper.h"
@@ -73,6 +73,9 @@ class TapEngine {
   void onShutdown(int fd, int how);
   // dup/dup2/dup3/F_DUPFD made `new_fd` refer to what `old_fd` refers to.
   void onDuplicated(int old_fd, int new_fd);
+  // dup2/dup3 is about to make `new_fd` a copy of `old_fd`, closing what
+  // `new_fd` was; only the sink's own fds care before the call.
+  void onReplacing(int old_fd, int new_fd);
   // close(fd) is about to be called (the socket is still open).
   void onClose(int fd);
   // close_range/closefrom is about to close [first, last].
@@ -127,6 +130,8 @@ class TapEngine {
   // One fd stopped referring to `connection`; the last one ends it. `fd`
   // is still open (or -1 when it no longer names this socket).
   void detach(int fd, TappedConnection* connection);
+  // Ends the connections of fds [first, last], as closing them would.
+  void detachRange(unsigned first, unsigned last);
   void purge(int fd);
   // Writes the trace if the connection was established; state -> kClosed.
   void finishLocked(int fd, TappedConnection* connection);

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "fakes/fake_clock.h"
 #include "fakes/temp_directory.h"
 
 namespace tapshim::core {
@@ -30,6 +31,7 @@ namespace fs = std::filesystem;
 constexpr std::string_view kExtension = ".pb_length_delimited";
 
 using tapshim::testing::readFile;
+using tapshim::testing::takeOverFd;
 using tapshim::testing::writeFile;
 
 class FilePerProcessSinkTest : public ::testing::Test {
@@ -62,16 +64,17 @@ class FilePerProcessSinkTest : public ::testing::Test {
   tapshim::testing::TempDirectory temp_{"tapshim_process_sink"};
   const fs::path& dir_ = temp_.path();
   TraceIds ids_;
+  tapshim::testing::FakeClock clock_;
 };
 
 TEST_F(FilePerProcessSinkTest, NoFileBeforeTheFirstMessage) {
-  FilePerProcessSink sink(prefix(), ids_);
+  FilePerProcessSink sink(prefix(), ids_, clock_);
   EXPECT_TRUE(files().empty());
   EXPECT_EQ(sink.fdForTesting(), -1);
 }
 
 TEST_F(FilePerProcessSinkTest, EveryTraceGoesToOneFileNamedByAFreshId) {
-  FilePerProcessSink sink(prefix(), ids_);
+  FilePerProcessSink sink(prefix(), ids_, clock_);
   for (uint64_t trace = 100; trace < 110; ++trace) {
     uint64_t id = trace;
     const int token = sink.open(&id, kExtension);
@@ -93,7 +96,7 @@ TEST_F(FilePerProcessSinkTest, EveryTraceGoesToOneFileNamedByAFreshId) {
 
 TEST_F(FilePerProcessSinkTest, FileIsExactly0600WhateverTheUmaskAndClosedOnExec) {
   const mode_t old_umask = umask(0);
-  FilePerProcessSink sink(prefix(), ids_);
+  FilePerProcessSink sink(prefix(), ids_, clock_);
   ASSERT_TRUE(store(sink, 1, "secret"));
   umask(old_umask);
   struct stat info;
@@ -107,7 +110,7 @@ TEST_F(FilePerProcessSinkTest, FdIsMovedToTheTopOfTheFdRange) {
   rlimit limit{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
   if (limit.rlim_cur < 64 || limit.rlim_cur > (1u << 20)) GTEST_SKIP() << "unusual fd limit";
-  FilePerProcessSink sink(prefix(), ids_);
+  FilePerProcessSink sink(prefix(), ids_, clock_);
   ASSERT_TRUE(store(sink, 1, "x"));
   EXPECT_GE(sink.fdForTesting(),
             static_cast<int>(limit.rlim_cur) - FilePerProcessSink::kTopDistance);
@@ -118,7 +121,7 @@ TEST_F(FilePerProcessSinkTest, ExistingFileOrSymlinkIsNeverOverwrittenOrFollowed
   const fs::path target = dir_ / "target";
   writeFile(target, "untouched");
   fs::create_symlink(target, pathOf(idOf(1)));
-  FilePerProcessSink sink(prefix(), ids_);
+  FilePerProcessSink sink(prefix(), ids_, clock_);
   ASSERT_TRUE(store(sink, 5, "mine"));
   EXPECT_EQ(sink.fileIdForTesting(), idOf(2));
   EXPECT_EQ(readFile(pathOf(idOf(0))), "someone else's");
@@ -127,14 +130,14 @@ TEST_F(FilePerProcessSinkTest, ExistingFileOrSymlinkIsNeverOverwrittenOrFollowed
 }
 
 TEST_F(FilePerProcessSinkTest, NonexistentDirectoryFailsOpenAndCreatesNothing) {
-  FilePerProcessSink sink((dir_ / "missing" / "trace").string(), ids_);
+  FilePerProcessSink sink((dir_ / "missing" / "trace").string(), ids_, clock_);
   uint64_t id = 1;
   EXPECT_EQ(sink.open(&id, kExtension), -1);
   EXPECT_FALSE(fs::exists(dir_ / "missing"));
 }
 
 TEST_F(FilePerProcessSinkTest, TooLongPathFailsOpen) {
-  FilePerProcessSink sink(std::string(5000, 'a'), ids_);
+  FilePerProcessSink sink(std::string(5000, 'a'), ids_, clock_);
   uint64_t id = 1;
   EXPECT_EQ(sink.open(&id, kExtension), -1);
 }
@@ -154,7 +157,8 @@ std::string message(int thread, int index) {
 }
 
 TEST_F(FilePerProcessSinkTest, ConcurrentThreadsNeverInterleaveAMessage) {
-  FilePerProcessSink sink(prefix(), ids_);
+  WallClock clock;  // FakeClock counts calls without a lock
+  FilePerProcessSink sink(prefix(), ids_, clock);
   constexpr int kThreads = 8;
   constexpr int kMessages = 300;
   std::vector<std::thread> threads;
@@ -192,26 +196,49 @@ TEST_F(FilePerProcessSinkTest, ConcurrentThreadsNeverInterleaveAMessage) {
   EXPECT_EQ(count, kThreads * kMessages);
 }
 
-TEST_F(FilePerProcessSinkTest, AProgramThatClosesTheFdNeverReceivesTraceBytes) {
-  FilePerProcessSink sink(prefix(), ids_);
+TEST_F(FilePerProcessSinkTest, AFdTheProgramClosesThroughTheHooksNeverReceivesTraceBytes) {
+  FilePerProcessSink sink(prefix(), ids_, clock_);
   ASSERT_TRUE(store(sink, 1, "one;"));
   const int fd = sink.fdForTesting();
-  // The program closes every fd and opens a file of its own at that number.
-  const fs::path own = dir_ / "programs_own";
-  const int program_fd = ::open(own.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  ASSERT_GE(program_fd, 0);
-  ASSERT_EQ(dup2(program_fd, fd), fd);
-  ::close(program_fd);
-  ASSERT_TRUE(store(sink, 2, "two;"));
-  EXPECT_EQ(readFile(own), "");
+  sink.programClosing(3, ~0u);  // closefrom(3), as the hooks report it
+  ASSERT_EQ(takeOverFd(fd, dir_ / "programs_own"), fd);
+  ASSERT_TRUE(store(sink, 2, "two;"));  // no time passed: no fstat needed
+  EXPECT_EQ(readFile(dir_ / "programs_own"), "");
   EXPECT_EQ(readFile(pathOf(idOf(0))), "one;two;");  // the same file, by name
-  EXPECT_NE(sink.fdForTesting(), -1);
+  EXPECT_NE(sink.fdForTesting(), fd);
   ::close(fd);  // the program's
   ::close(sink.fdForTesting());
 }
 
+TEST_F(FilePerProcessSinkTest, AFdTakenBehindTheHooksIsFoundOutByTheRecheck) {
+  FilePerProcessSink sink(prefix(), ids_, clock_);
+  ASSERT_TRUE(store(sink, 1, "one;"));
+  const int fd = sink.fdForTesting();
+  // A raw close_range(2) system call: nothing tells the sink.
+  ASSERT_EQ(takeOverFd(fd, dir_ / "programs_own"), fd);
+  clock_.advanceNanos(KeptFile::kRecheckNanos);
+  ASSERT_TRUE(store(sink, 2, "two;"));
+  EXPECT_EQ(readFile(dir_ / "programs_own"), "");
+  EXPECT_EQ(readFile(pathOf(idOf(0))), "one;two;");
+  EXPECT_NE(sink.fdForTesting(), fd);
+  ::close(fd);
+  ::close(sink.fdForTesting());
+}
+
+TEST_F(FilePerProcessSinkTest, ClosingOtherFdsLeavesTheFileAlone) {
+  FilePerProcessSink sink(prefix(), ids_, clock_);
+  ASSERT_TRUE(store(sink, 1, "one;"));
+  const int fd = sink.fdForTesting();
+  sink.programClosing(0, static_cast<unsigned>(fd) - 1);
+  sink.programClosing(static_cast<unsigned>(fd) + 1, ~0u);
+  ASSERT_TRUE(store(sink, 2, "two;"));
+  EXPECT_EQ(sink.fdForTesting(), fd);
+  EXPECT_EQ(readFile(pathOf(idOf(0))), "one;two;");
+  ::close(fd);
+}
+
 TEST_F(FilePerProcessSinkTest, AForkedChildStartsAFileOfItsOwn) {
-  FilePerProcessSink sink(prefix(), ids_);
+  FilePerProcessSink sink(prefix(), ids_, clock_);
   ASSERT_TRUE(store(sink, 1, "parent before;"));
   const int parent_fd = sink.fdForTesting();
   const pid_t child = fork();
@@ -231,8 +258,9 @@ TEST_F(FilePerProcessSinkTest, AForkedChildStartsAFileOfItsOwn) {
   ASSERT_TRUE(store(sink, 3, "parent after;"));
   EXPECT_EQ(sink.fdForTesting(), parent_fd);
   EXPECT_EQ(readFile(pathOf(idOf(0))), "parent before;parent after;");
-  EXPECT_EQ(readFile(dir_ / ("trace_" + std::to_string(uint64_t{0x88} << 32) + std::string(kExtension))),
-            "child;");
+  EXPECT_EQ(
+      readFile(dir_ / ("trace_" + std::to_string(uint64_t{0x88} << 32) + std::string(kExtension))),
+      "child;");
   EXPECT_EQ(files().size(), 2u);
 }
 
