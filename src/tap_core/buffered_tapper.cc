@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tap_core/diagnostics.h"
+#include "tap_core/message_parts.h"
 
 namespace tapshim::core {
 namespace {
@@ -32,8 +33,8 @@ void BufferedTapper::record(Direction direction, const IoSlices& data) {
   const size_t i = index(direction);
   // Envoy drops every event of a direction once its budget has run out.
   if (closed_ || truncated_[i]) return;
-  const uint64_t limit =
-      direction == Direction::kRead ? context_.max_buffered_rx_bytes : context_.max_buffered_tx_bytes;
+  const uint64_t limit = direction == Direction::kRead ? context_.max_buffered_rx_bytes
+                                                       : context_.max_buffered_tx_bytes;
   const size_t kept = static_cast<size_t>(std::min<uint64_t>(limit - used_[i], data.total()));
   // kept < total also covers the exact-budget edge: the event after the
   // budget is used up exactly is recorded empty and truncated.
@@ -104,10 +105,13 @@ void BufferedTapper::submit(const ConnectionInfo& connection) {
   trace.read_truncated = truncated_[index(Direction::kRead)];
   trace.write_truncated = truncated_[index(Direction::kWrite)];
   trace.process = context_.process;
-  ByteBuffer message;
-  if (!context_.encoder->encodeBuffered(trace, &message)) {
+  // With raised limits the events' data is written from events_, not
+  // copied into the message first.
+  ByteBuffer scratch;
+  MessageParts parts;
+  if (!context_.encoder->encodeBufferedParts(trace, &scratch, &parts)) {
     reportOnce(Problem::kOutOfMemory, {"out of memory encoding a trace; it is lost"});
-  } else if (!context_.sink->write(token, message.view())) {
+  } else if (!context_.sink->writeParts(token, parts.data(), parts.count())) {
     return;  // the sink gave the token up
   }
   context_.sink->close(token);

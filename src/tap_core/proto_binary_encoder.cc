@@ -1,5 +1,6 @@
 #include "tap_core/proto_binary_encoder.h"
 
+#include "tap_core/message_parts.h"
 #include "tap_core/proto_wire.h"
 
 namespace tapshim::core {
@@ -34,7 +35,8 @@ void writeAddress(W& w, const Address& address) {
       a.uint64Always(field::kPortValue, address.port);  // a oneof member
     });
   } else if (address.kind == Address::Kind::kPipe) {
-    w.messageField(field::kPipe, [&](auto& p) { p.bytesField(field::kPipePath, address.textView()); });
+    w.messageField(field::kPipe,
+                   [&](auto& p) { p.bytesField(field::kPipePath, address.textView()); });
   }
 }
 
@@ -80,7 +82,8 @@ void writeEvent(W& w, const EventView& event, const ConnectionInfo* event_connec
       break;
   }
   if (event_connection != nullptr) {
-    w.messageField(field::kEventConnection, [&](auto& c) { writeConnection(c, *event_connection); });
+    w.messageField(field::kEventConnection,
+                   [&](auto& c) { writeConnection(c, *event_connection); });
   }
   w.uint64Field(field::kSeqNum, event.seq_num);
 }
@@ -102,7 +105,8 @@ template <typename W>
 void writeBufferedTrace(W& w, const BufferedTraceData& trace) {
   w.uint64Field(field::kTraceId, trace.trace_id);
   if (trace.connection != nullptr) {
-    w.messageField(field::kTraceConnection, [&](auto& c) { writeConnection(c, *trace.connection); });
+    w.messageField(field::kTraceConnection,
+                   [&](auto& c) { writeConnection(c, *trace.connection); });
   }
   if (trace.events != nullptr) {
     trace.events->forEach([&](const EventView& event) {
@@ -155,20 +159,59 @@ bool encodeFramed(bool length_delimited, ByteBuffer* out, WriteMessage&& write_m
   return true;
 }
 
+// encodeFramed's bytes as parts: the same two passes, with long bytes
+// fields pointed at instead of copied into `scratch`.
+template <typename WriteMessage>
+bool encodeFramedParts(bool length_delimited, ByteBuffer* scratch, MessageParts* parts,
+                       WriteMessage&& write_message) {
+  wire::PartsCounter counter;
+  ProtoWriter<wire::PartsCounter> measure(counter);
+  write_message(measure);
+  const size_t prefix = length_delimited ? wire::varintSize(counter.totalBytes()) : 0;
+  scratch->shrink(0);
+  // Sized once and exactly, so the parts' addresses in it stay valid.
+  uint8_t* destination = scratch->grow(prefix + counter.copiedBytes());
+  if (destination == nullptr || !parts->reset(counter.maxParts())) return false;
+  wire::PartsWriter writer(destination, parts);
+  if (length_delimited) writer.putVarint(counter.totalBytes());
+  ProtoWriter<wire::PartsWriter> write(writer);
+  write_message(write);
+  writer.finish();
+  return true;
+}
+
+template <typename W>
+void writeBufferedWrapper(W& w, const BufferedTraceData& trace) {
+  w.messageField(field::kWrapperSocketBufferedTrace,
+                 [&](auto& t) { writeBufferedTrace(t, trace); });
+}
+
+template <typename W>
+void writeSegmentWrapper(W& w, const SegmentData& segment) {
+  w.messageField(field::kWrapperSocketStreamedTraceSegment,
+                 [&](auto& s) { writeSegment(s, segment); });
+}
+
 }  // namespace
 
 bool ProtoBinaryEncoder::encodeBuffered(const BufferedTraceData& trace, ByteBuffer* out) const {
-  return encodeFramed(length_delimited_, out, [&](auto& w) {
-    w.messageField(field::kWrapperSocketBufferedTrace,
-                   [&](auto& t) { writeBufferedTrace(t, trace); });
-  });
+  return encodeFramed(length_delimited_, out, [&](auto& w) { writeBufferedWrapper(w, trace); });
+}
+
+bool ProtoBinaryEncoder::encodeBufferedParts(const BufferedTraceData& trace, ByteBuffer* scratch,
+                                             MessageParts* parts) const {
+  return encodeFramedParts(length_delimited_, scratch, parts,
+                           [&](auto& w) { writeBufferedWrapper(w, trace); });
 }
 
 bool ProtoBinaryEncoder::encodeSegment(const SegmentData& segment, ByteBuffer* out) const {
-  return encodeFramed(length_delimited_, out, [&](auto& w) {
-    w.messageField(field::kWrapperSocketStreamedTraceSegment,
-                   [&](auto& s) { writeSegment(s, segment); });
-  });
+  return encodeFramed(length_delimited_, out, [&](auto& w) { writeSegmentWrapper(w, segment); });
+}
+
+bool ProtoBinaryEncoder::encodeSegmentParts(const SegmentData& segment, ByteBuffer* scratch,
+                                            MessageParts* parts) const {
+  return encodeFramedParts(length_delimited_, scratch, parts,
+                           [&](auto& w) { writeSegmentWrapper(w, segment); });
 }
 
 }  // namespace tapshim::core

@@ -9,7 +9,8 @@ namespace tapshim::core {
 
 class ProtoBinaryEncoder final : public TraceEncoder {
  public:
-  explicit ProtoBinaryEncoder(bool length_delimited = false) : length_delimited_(length_delimited) {}
+  explicit ProtoBinaryEncoder(bool length_delimited = false)
+      : length_delimited_(length_delimited) {}
 
   // TraceEncoder
   std::string_view extension() const override {
@@ -17,6 +18,12 @@ class ProtoBinaryEncoder final : public TraceEncoder {
   }
   bool encodeBuffered(const BufferedTraceData& trace, ByteBuffer* out) const override;
   bool encodeSegment(const SegmentData& segment, ByteBuffer* out) const override;
+  // Event data of at least wire::ReferencePolicy::kMinReferencedBytes is
+  // pointed at, not copied (up to the part budget of a message).
+  bool encodeBufferedParts(const BufferedTraceData& trace, ByteBuffer* scratch,
+                           MessageParts* parts) const override;
+  bool encodeSegmentParts(const SegmentData& segment, ByteBuffer* scratch,
+                          MessageParts* parts) const override;
 
  private:
   bool length_delimited_;

@@ -56,7 +56,7 @@ void StreamedTapper::record(EventKind kind, const IoSlices& data, bool gap) {
   next_seq_ += data.total();
   // Batched events are whole (Envoy ignores the limits when batching); one
   // message per event is cut to the limit (per event, not cumulative).
-  const uint64_t limit = batched() ? data.total()
+  const uint64_t limit = batched()                  ? data.total()
                          : kind == EventKind::kRead ? context_.max_buffered_rx_bytes
                                                     : context_.max_buffered_tx_bytes;
   const size_t kept = static_cast<size_t>(std::min<uint64_t>(limit, data.total()));
@@ -108,9 +108,9 @@ void StreamedTapper::emit(const EventView& event) {
   }
   pending_bytes_ += event.data.size();
   if (pending_bytes_ >= context_.min_streamed_sent_bytes ||
-      (pending_.count() >= 2 && wholeSeconds(event.timestamp_ns) -
-                                        wholeSeconds(pending_first_timestamp_) >=
-                                    kBatchAgeSeconds)) {
+      (pending_.count() >= 2 &&
+       wholeSeconds(event.timestamp_ns) - wholeSeconds(pending_first_timestamp_) >=
+           kBatchAgeSeconds)) {
     submitPending();
   }
 }
@@ -183,11 +183,9 @@ void StreamedTapper::onHandedOver(const ConnectionInfo& connection) {
 
 void StreamedTapper::submit(const SegmentData& segment) {
   if (lost_) return;
-  // One buffer for every message of the connection: a batch of a
-  // megabyte must not cost an mmap, page faults and an munmap each time.
-  ByteBuffer& message = message_;
-  message.shrink(0);
-  if (!context_.encoder->encodeSegment(segment, &message)) {
+  // One scratch buffer for every message of the connection: a batch must
+  // not cost an mmap, page faults and an munmap each time.
+  if (!context_.encoder->encodeSegmentParts(segment, &scratch_, &parts_)) {
     reportOnce(Problem::kOutOfMemory, {"out of memory encoding a streamed message; it is lost"});
     return;
   }
@@ -204,18 +202,17 @@ void StreamedTapper::submit(const SegmentData& segment) {
       trace_id_ = trace_id;
       SegmentData renamed = segment;
       renamed.trace_id = trace_id_;
-      message.shrink(0);
-      if (!context_.encoder->encodeSegment(renamed, &message)) return;
+      if (!context_.encoder->encodeSegmentParts(renamed, &scratch_, &parts_)) return;
     }
   }
-  writeMessage(message.view());
+  writeMessage();
 }
 
-bool StreamedTapper::writeMessage(std::string_view message) {
+bool StreamedTapper::writeMessage() {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (token_ < 0) token_ = context_.sink->reopen(trace_id_, context_.encoder->extension());
     if (token_ < 0) return false;
-    if (context_.sink->write(token_, message)) {
+    if (context_.sink->writeParts(token_, parts_.data(), parts_.count())) {
       if (!context_.sink->keepsOpen(token_)) {
         context_.sink->close(token_);
         token_ = -1;

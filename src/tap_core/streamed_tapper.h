@@ -5,15 +5,17 @@
 // seq_num: one counter for both directions, from 1, advanced by each
 // call's full byte count; the closed event takes the counter plus one.
 //
-// Each message reaches the kernel (write(2)) before the hooked call that
-// produced it returns, so a killed program loses nothing it had been told
-// was done; batched messages wait for the threshold, the 15-second age,
-// the close or the process's exit.
+// Each message reaches the kernel (one writev(2): the encoded fields, and
+// long event data straight from the program's buffer or the batch, never
+// copied again) before the hooked call that produced it returns, so a killed program loses nothing
+// it had been told was done; batched messages wait for the threshold, the 15-second age, the close
+// or the process's exit.
 #pragma once
 
 #include <cstdint>
 
 #include "tap_core/event_log.h"
+#include "tap_core/message_parts.h"
 #include "tap_core/tapper.h"
 
 namespace tapshim::core {
@@ -49,7 +51,8 @@ class StreamedTapper final : public PerSocketTapper {
   void submitPending();
   // Encodes and writes one segment; opens the file on first use.
   void submit(const SegmentData& segment);
-  bool writeMessage(std::string_view message);
+  // Writes the message in parts_.
+  bool writeMessage();
   int64_t nextTimestamp();
 
   const TapperContext& context_;
@@ -73,7 +76,10 @@ class StreamedTapper final : public PerSocketTapper {
   uint64_t held_bytes_ = 0;
   // Batched mode: events waiting for the threshold.
   EventLog pending_;
-  ByteBuffer message_;  // the encoded message, reused
+  // The message being written: its encoded fields in scratch_, pointed
+  // at by parts_ together with the event data. Both kept for the next.
+  ByteBuffer scratch_;
+  MessageParts parts_;
   uint64_t pending_bytes_ = 0;
   int64_t pending_first_timestamp_ = 0;
 };

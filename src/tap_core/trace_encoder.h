@@ -6,6 +6,7 @@
 
 #include "tap_core/byte_buffer.h"
 #include "tap_core/event_log.h"
+#include "tap_core/message_parts.h"
 #include "tap_core/trace_types.h"
 
 namespace tapshim::core {
@@ -45,6 +46,31 @@ class TraceEncoder {
   virtual bool encodeBuffered(const BufferedTraceData& trace, ByteBuffer* out) const = 0;
   // Appends TraceWrapper{socket_streamed_trace_segment}, framed likewise.
   virtual bool encodeSegment(const SegmentData& segment, ByteBuffer* out) const = 0;
+
+  // The bytes encodeBuffered / encodeSegment would append, as parts for
+  // one writev: what the encoder writes goes into `scratch`, and a format
+  // that can may point at long event data where it lies instead of copying
+  // it (so the data must stay put until the parts are written). Replaces
+  // the contents of `scratch` and `parts`, keeping their memory. False
+  // when memory is short. By default the whole message is one part in
+  // `scratch`.
+  virtual bool encodeBufferedParts(const BufferedTraceData& trace, ByteBuffer* scratch,
+                                   MessageParts* parts) const {
+    scratch->shrink(0);
+    return encodeBuffered(trace, scratch) && asOnePart(*scratch, parts);
+  }
+  virtual bool encodeSegmentParts(const SegmentData& segment, ByteBuffer* scratch,
+                                  MessageParts* parts) const {
+    scratch->shrink(0);
+    return encodeSegment(segment, scratch) && asOnePart(*scratch, parts);
+  }
+
+ private:
+  static bool asOnePart(const ByteBuffer& message, MessageParts* parts) {
+    if (!parts->reset(1)) return false;
+    parts->add(message.data(), message.size());
+    return true;
+  }
 };
 
 }  // namespace tapshim::core
