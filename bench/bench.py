@@ -334,7 +334,8 @@ class Bench:
 
     def bench_pingpong(self):
         s = self.sizes
-        self.log(f"ping-pong: {s.pingpong_rounds} round trips of {s.pingpong_size} B, {s.rounds} rounds")
+        self.log(f"ping-pong: {s.pingpong_rounds} round trips of {s.pingpong_size} B, "
+                 f"{3 * s.rounds} rounds")
         server, port = self.start_server([self.bin["pingpong"], "server"])
         command = [self.bin["pingpong"], "client", str(port), str(s.pingpong_rounds), str(s.pingpong_size)]
         envs = {"buffered": self.tapped_env("pp"), "streamed": self.tapped_env("pp", TAP_STREAMING=1)}
@@ -344,7 +345,9 @@ class Bench:
             self.clean()
             return int(result["rounds"]) / float(result["seconds"])
 
-        results = self.rounds(["buffered", "streamed"], measure)
+        # A run takes a third of a second, and a round trip's 14 us is what
+        # a neighbour's burst disturbs most: three times the rounds.
+        results = self.rounds(["buffered", "streamed"], measure, count=3 * s.rounds)
         self.stop(server)
         noise = self.noise(results)
         untapped = median([(a + b) / 2 for a, b in zip(results["A"], results["B"])])

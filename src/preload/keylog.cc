@@ -17,7 +17,6 @@ namespace {
 
 constexpr size_t kPathMax = 4096;
 char g_path[kPathMax] = {};
-std::atomic<int> g_fd{-1};
 
 // The program's own callback per SSL_CTX (or function per GnuTLS session):
 // a small open-addressed table, cleared for an object when it is created
@@ -62,27 +61,22 @@ class Chain {
 Chain g_openssl;
 Chain g_gnutls;
 
+// Opened, written and closed for each line: a handshake writes a handful
+// of lines, and an fd kept open would be one the program can close and
+// reuse (a daemon closing every fd, then opening a socket at that number)
+// without the shim knowing, sending TLS secrets wherever it points.
 void appendLine(const char* text, size_t length) {
-  int fd = g_fd.load(std::memory_order_acquire);
+  const long fd = core::os::openFile(g_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                                     0600);
   if (fd < 0) {
-    const long opened = core::os::openFile(
-        g_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (opened < 0) {
-      core::reportOnce(core::Problem::kTraceFileCreate,
-                       {"cannot open the key log ", g_path, ": ",
-                        core::os::errorText(static_cast<int>(-opened))});
-      return;
-    }
-    int expected = -1;
-    if (!g_fd.compare_exchange_strong(expected, static_cast<int>(opened))) {
-      core::os::closeFd(static_cast<int>(opened));
-      fd = expected;
-    } else {
-      fd = static_cast<int>(opened);
-    }
+    core::reportOnce(core::Problem::kTraceFileCreate,
+                     {"cannot open the key log ", g_path, ": ",
+                      core::os::errorText(static_cast<int>(-fd))});
+    return;
   }
   // One write per line: O_APPEND makes each line land whole.
-  core::os::writeSome(fd, text, length);
+  core::os::writeSome(static_cast<int>(fd), text, length);
+  core::os::closeFd(static_cast<int>(fd));
 }
 
 bool sessionTapped(const void* session) {

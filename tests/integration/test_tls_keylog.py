@@ -2,6 +2,7 @@
 key log format, which lets tshark decrypt a tcpdump capture of the same
 connection; a key log the program writes itself keeps working (chained,
 not replaced)."""
+import json
 import os
 import subprocess
 import textwrap
@@ -30,6 +31,30 @@ PYTHON_OWN_KEYLOG = textwrap.dedent("""
             received += chunk
     print(json.dumps({"received": len(received), "ok": received.endswith(%r)}))
 """ % INDEX)
+
+
+# After a handshake the program holds no fd of the key log: one it could
+# close and reuse (a daemon closing every fd, then opening a socket there)
+# would carry TLS secrets to wherever the program points it.
+PYTHON_LISTS_FDS = textwrap.dedent("""
+    import json, os, socket, ssl, sys
+    port, cafile, keys = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile)
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=60),
+                             server_hostname="localhost") as tls:
+        tls.sendall(b"GET /index.html HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")
+        while tls.recv(65536):
+            pass
+        links = []
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                links.append(os.readlink("/proc/self/fd/" + name))
+            except OSError:
+                pass
+    print(json.dumps({"keylog_fds": [l for l in links if l == keys],
+                      "keys_written": os.path.getsize(keys) > 0}))
+""")
 
 
 def keylog_env(prefix, keys):
@@ -186,6 +211,17 @@ class KeyLogTest(TapTestCase):
                                    self.nginx.url("/index.html")], env=env, capture_output=True, timeout=120)
             self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(sorted(key_lines(self, own)), sorted(key_lines(self, self.keys)))
+
+    def test_no_keylog_fd_stays_open_in_the_program(self):
+        with self.nginx:
+            env = keylog_env(os.path.join(self.dir, "fds"), self.keys)
+            done = subprocess.run(["/usr/bin/python3", "-c", PYTHON_LISTS_FDS, str(self.nginx.port),
+                                   self.nginx.cert, self.keys], env=env, capture_output=True, timeout=120)
+            self.assertEqual(done.returncode, 0, done.stderr)
+        result = json.loads(done.stdout)
+        self.assertTrue(result["keys_written"])
+        self.assertEqual(result["keylog_fds"], [])
+        key_lines(self, self.keys)
 
     def nginx_fresh(self):
         """A new nginx per subtest (its own directory)."""
