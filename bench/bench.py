@@ -225,6 +225,10 @@ class Bench:
         disk, on_disk, captured, dropped = [], [], [], []
 
         def measure(name):
+            # Every run writes up to a GiB to the page cache: start each from
+            # a file system with nothing dirty, so that no run pays for the
+            # writeback (or the throttling) of the run before.
+            os.sync()
             if name == "dd":
                 disk.append(self.dd_bandwidth(s.bulk_bytes))
                 return disk[-1]
