@@ -80,6 +80,7 @@ class ReferencePolicy {
 // Counts what PartsWriter will need for the same message.
 class PartsCounter {
  public:
+  static constexpr bool kCounts = true;
   void putByte(uint8_t) { ++copied_; }
   void putVarint(uint64_t value) { copied_ += varintSize(value); }
   void putBytes(std::string_view bytes) {
@@ -93,6 +94,7 @@ class PartsCounter {
 
   size_t copiedBytes() const { return copied_; }
   size_t totalBytes() const { return copied_ + referenced_; }
+  size_t size() const { return totalBytes(); }  // what ProtoWriter measures
   // At most this many parts (a copied run may turn out empty).
   size_t maxParts() const { return parts_ + 1; }
 
@@ -107,6 +109,8 @@ class PartsCounter {
 // `parts` (sized likewise): runs of copied bytes and referenced data.
 class PartsWriter {
  public:
+  static constexpr bool kCounts = false;
+
   PartsWriter(uint8_t* scratch, MessageParts* parts)
       : copied_(scratch), run_start_(scratch), parts_(parts) {}
 

@@ -146,15 +146,16 @@ void writeSegment(W& w, const SegmentData& segment) {
 // its length when `length_delimited`.
 template <typename WriteMessage>
 bool encodeFramed(bool length_delimited, ByteBuffer* out, WriteMessage&& write_message) {
+  wire::SizeTape tape;
   wire::ByteCounter counter;
-  ProtoWriter<wire::ByteCounter> measure(counter);
+  ProtoWriter<wire::ByteCounter> measure(counter, &tape);
   write_message(measure);
   const size_t prefix = length_delimited ? wire::varintSize(counter.size()) : 0;
   uint8_t* destination = out->grow(prefix + counter.size());
   if (destination == nullptr) return false;
   wire::ByteWriter writer(destination);
   if (length_delimited) writer.putVarint(counter.size());
-  ProtoWriter<wire::ByteWriter> write(writer);
+  ProtoWriter<wire::ByteWriter> write(writer, &tape);
   write_message(write);
   return true;
 }
@@ -165,7 +166,8 @@ template <typename WriteMessage>
 bool encodeFramedParts(bool length_delimited, ByteBuffer* scratch, MessageParts* parts,
                        WriteMessage&& write_message) {
   wire::PartsCounter counter;
-  ProtoWriter<wire::PartsCounter> measure(counter);
+  wire::SizeTape tape;
+  ProtoWriter<wire::PartsCounter> measure(counter, &tape);
   write_message(measure);
   const size_t prefix = length_delimited ? wire::varintSize(counter.totalBytes()) : 0;
   scratch->shrink(0);
@@ -174,7 +176,7 @@ bool encodeFramedParts(bool length_delimited, ByteBuffer* scratch, MessageParts*
   if (destination == nullptr || !parts->reset(counter.maxParts())) return false;
   wire::PartsWriter writer(destination, parts);
   if (length_delimited) writer.putVarint(counter.totalBytes());
-  ProtoWriter<wire::PartsWriter> write(writer);
+  ProtoWriter<wire::PartsWriter> write(writer, &tape);
   write_message(write);
   writer.finish();
   return true;

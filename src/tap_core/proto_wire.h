@@ -2,7 +2,10 @@
 //
 // Messages are written in one pass into a buffer of exactly the right
 // size: a nested message is measured first (by running the same encoding
-// code against a byte counter), so no temporary buffers are needed. The
+// code against a byte counter), so no temporary buffers are needed. A
+// counting pass over the whole message records each nested message's size
+// on a SizeTape, so that the writing pass reads them back instead of
+// measuring every sub-message again at each level of nesting. The
 // rules follow libprotobuf's serializer for proto3: fields in field-number
 // order, scalars left out when they hold their default, except oneof
 // members, which are written whenever they are set.
@@ -12,7 +15,6 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
-#include <type_traits>
 
 namespace tapshim::core::wire {
 
@@ -27,13 +29,43 @@ inline size_t varintSize(uint64_t value) {
   return size;
 }
 
+// The sizes of a message's nested messages, in the order their fields
+// start: written by a counting pass, read back in the same order by the
+// writing pass over the same message. Fixed capacity, so that it lives on
+// the stack; a message with more nested messages is measured as it is
+// written instead.
+class SizeTape {
+ public:
+  static constexpr int kCapacity = 128;
+
+  // Counting: a slot for the field starting now, or -1 when full.
+  int reserve() {
+    if (count_ == kCapacity) {
+      overflowed_ = true;
+      return -1;
+    }
+    return count_++;
+  }
+  void set(int slot, size_t size) { sizes_[slot] = size; }
+  // Writing: whether every size was recorded, and the next one.
+  bool complete() const { return !overflowed_; }
+  size_t next() { return sizes_[read_++]; }
+
+ private:
+  size_t sizes_[kCapacity];
+  int count_ = 0;
+  int read_ = 0;
+  bool overflowed_ = false;
+};
+
 // Counts bytes instead of writing them.
 class ByteCounter {
  public:
+  static constexpr bool kCounts = true;
+
   void putByte(uint8_t) { ++size_; }
   void putBytes(std::string_view bytes) { size_ += bytes.size(); }
   void putVarint(uint64_t value) { size_ += varintSize(value); }
-  void add(size_t size) { size_ += size; }
   size_t size() const { return size_; }
 
  private:
@@ -43,6 +75,8 @@ class ByteCounter {
 // Writes into memory the caller has sized with ByteCounter.
 class ByteWriter {
  public:
+  static constexpr bool kCounts = false;
+
   explicit ByteWriter(uint8_t* out) : next_(out) {}
   void putByte(uint8_t byte) { *next_++ = byte; }
   void putBytes(std::string_view bytes) {
@@ -65,7 +99,8 @@ class ByteWriter {
 template <typename Out>
 class ProtoWriter {
  public:
-  explicit ProtoWriter(Out& out) : out_(out) {}
+  // `tape`: filled when Out counts, read when it writes (see SizeTape).
+  explicit ProtoWriter(Out& out, SizeTape* tape = nullptr) : out_(out), tape_(tape) {}
 
   // Scalars without presence: written only when not the default.
   void uint64Field(uint32_t field, uint64_t value) {
@@ -97,18 +132,31 @@ class ProtoWriter {
   }
 
   // A sub-message; `body` is a generic lambda taking a ProtoWriter of any
-  // output type. It runs once against a counter to learn the length, then,
-  // unless this writer is itself counting, once more to write.
+  // output type. Counting, it runs once and its size goes on the tape.
+  // Writing, its size comes from the tape or, without one, from running it
+  // against a counter first; then it runs to write.
   template <typename Body>
   void messageField(uint32_t field, Body&& body) {
-    ByteCounter counter;
-    ProtoWriter<ByteCounter> measure(counter);
-    body(measure);
-    tag(field, kLengthDelimited);
-    out_.putVarint(counter.size());
-    if constexpr (std::is_same_v<Out, ByteCounter>) {
-      out_.add(counter.size());
+    if constexpr (Out::kCounts) {
+      const int slot = tape_ != nullptr ? tape_->reserve() : -1;
+      const size_t before = out_.size();
+      body(*this);
+      const size_t size = out_.size() - before;
+      if (slot >= 0) tape_->set(slot, size);
+      tag(field, kLengthDelimited);
+      out_.putVarint(size);
     } else {
+      size_t size;
+      if (tape_ != nullptr && tape_->complete()) {
+        size = tape_->next();
+      } else {
+        ByteCounter counter;
+        ProtoWriter<ByteCounter> measure(counter);
+        body(measure);
+        size = counter.size();
+      }
+      tag(field, kLengthDelimited);
+      out_.putVarint(size);
       body(*this);
     }
   }
@@ -117,6 +165,7 @@ class ProtoWriter {
   void tag(uint32_t field, WireType type) { out_.putVarint((uint64_t{field} << 3) | type); }
 
   Out& out_;
+  SizeTape* tape_;
 };
 
 }  // namespace tapshim::core::wire

@@ -10,6 +10,7 @@
 #include "proto_test_util.h"
 #include "tap_core/byte_buffer.h"
 #include "tap_core/proto_binary_encoder.h"
+#include "tap_core/proto_wire.h"
 #include "trace_builders.h"
 
 namespace tapshim::testing {
@@ -73,6 +74,33 @@ TEST(ProtoBinaryEncoderTest, RandomTracesCoverTheEdgeCases) {
   }
   EXPECT_TRUE(id_zero && id_max && empty_data && negative_time && zero_time && ipv6 && pipe &&
               unknown && port_zero && process && no_process && truncated && end_stream);
+}
+
+// The writer reads nested sizes back from a SizeTape the counting pass
+// filled, up to its capacity; a message with more nested messages is
+// measured as it is written. Both sides of that edge equal libprotobuf.
+TEST(ProtoBinaryEncoderTest, MessagesAroundTheSizeTapesCapacityEqualLibprotobuf) {
+  std::mt19937_64 random(kSeed);
+  TraceSpec base = randomTrace(random);
+  base.connection = core::ConnectionInfo{};
+  base.connection->local = Address::ip("10.0.0.1", 1);
+  base.connection->remote = Address::ip("10.0.0.2", 2);
+  base.events_as_null = false;
+  // 1 wrapper + 5 for the connection + 4 per event (+1 for the process).
+  const int events_to_fill = (core::wire::SizeTape::kCapacity - 7) / 4;
+  for (int count = events_to_fill - 2; count <= events_to_fill + 2; ++count) {
+    TraceSpec trace = base;
+    trace.events.clear();
+    for (int i = 0; i < count; ++i) {
+      EventSpec event;
+      event.timestamp_ns = 1000 + i;
+      event.kind = i % 2 == 0 ? EventKind::kRead : EventKind::kWrite;
+      event.data = std::string(static_cast<size_t>(i) * 37 % 300, static_cast<char>('a' + i % 26));
+      trace.events.push_back(event);
+    }
+    SCOPED_TRACE(std::to_string(count) + " events");
+    EXPECT_EQ(hex(encodeWithShim(trace)), hex(toProto(trace).SerializeAsString()));
+  }
 }
 
 TEST(ProtoBinaryEncoderTest, EmptyReadStillCarriesAsBytesAndTimestamp) {
