@@ -80,6 +80,12 @@ int FilePerProcessSink::reopen(uint64_t trace_id, std::string_view extension) {
   return open(&trace_id, extension);
 }
 
+bool FilePerProcessSink::keepsAnyOf(unsigned first, unsigned last) const {
+  const int fd = fd_.load(std::memory_order_acquire);
+  return fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last &&
+         file_.kept();
+}
+
 void FilePerProcessSink::programClosing(unsigned first, unsigned last) {
   const int fd = fd_.load(std::memory_order_acquire);
   if (fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last) {

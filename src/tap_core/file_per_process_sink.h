@@ -54,6 +54,7 @@ class FilePerProcessSink final : public Sink {
   void close(int token) override;
   bool keepsOpen(int token) const override;
   int reopen(uint64_t trace_id, std::string_view extension) override;
+  bool keepsAnyOf(unsigned first, unsigned last) const override;
   void programClosing(unsigned first, unsigned last) override;
 
   // In a forked child (single-threaded): closes the child's copy of the

@@ -37,6 +37,18 @@ int FilePerTapSink::keep(int fd) {
   return static_cast<int>(high);
 }
 
+bool FilePerTapSink::keepsAnyOf(unsigned first, unsigned last) const {
+  if (reserved_base_ < 0) return false;
+  const unsigned base = static_cast<unsigned>(reserved_base_);
+  if (last < base || first >= base + kMaxOpenStreams) return false;
+  const unsigned from = first > base ? first : base;
+  const unsigned to = last < base + kMaxOpenStreams - 1 ? last : base + kMaxOpenStreams - 1;
+  for (unsigned fd = from; fd <= to; ++fd) {
+    if (kept_[fd - base].kept()) return true;
+  }
+  return false;
+}
+
 void FilePerTapSink::programClosing(unsigned first, unsigned last) {
   if (reserved_base_ < 0) return;
   const unsigned base = static_cast<unsigned>(reserved_base_);

@@ -36,6 +36,7 @@ class FilePerTapSink final : public Sink {
   void close(int token) override;
   bool keepsOpen(int token) const override;
   int reopen(uint64_t trace_id, std::string_view extension) override;
+  bool keepsAnyOf(unsigned first, unsigned last) const override;
   void programClosing(unsigned first, unsigned last) override;
 
   // "<prefix>_<id><extension>" into `out` (NUL-terminated). Returns false

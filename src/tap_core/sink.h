@@ -42,10 +42,12 @@ class Sink {
   // it cannot.
   virtual int reopen(uint64_t /*trace_id*/, std::string_view /*extension*/) { return -1; }
 
+  // Whether any of fds first..last is one the sink keeps open. Asked on
+  // every close of the program, so it must cost next to nothing.
+  virtual bool keepsAnyOf(unsigned /*first*/, unsigned /*last*/) const { return false; }
   // The program is about to close fds first..last (close, close_range,
   // closefrom, or dup2 onto one): those of the sink's own among them are
-  // not the sink's any more, to write to or to close. Called on every such
-  // call of the program, so it must cost next to nothing.
+  // not the sink's any more, to write to or to close.
   virtual void programClosing(unsigned /*first*/, unsigned /*last*/) {}
 };
 

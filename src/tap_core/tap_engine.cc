@@ -408,6 +408,7 @@ void TapEngine::onShutdown(int fd, int how) {
 
 void TapEngine::onDuplicated(int old_fd, int new_fd) {
   if (old_fd == new_fd) return;
+  if ((tapped(old_fd) || tapped(new_fd)) && inVforkChild()) return;
   purge(new_fd);  // dup2/dup3 closed whatever new_fd was
   TappedConnection* source = table_.get(old_fd);
   if (source == nullptr) return;
@@ -429,19 +430,31 @@ void TapEngine::onDuplicated(int old_fd, int new_fd) {
   if (previous != nullptr && previous != FdTable::kNotTapped) detach(-1, previous);
 }
 
+bool TapEngine::inVforkChild() const { return os::processId() != process_.pid; }
+
+bool TapEngine::tapped(int fd) const {
+  TappedConnection* connection = table_.get(fd);
+  return connection != nullptr && connection != FdTable::kNotTapped;
+}
+
 void TapEngine::onReplacing(int old_fd, int new_fd) {
-  if (old_fd != new_fd && new_fd >= 0) {
-    context_.sink->programClosing(static_cast<unsigned>(new_fd), static_cast<unsigned>(new_fd));
-  }
+  if (old_fd == new_fd || new_fd < 0) return;
+  const unsigned fd = static_cast<unsigned>(new_fd);
+  if (context_.sink->keepsAnyOf(fd, fd) && !inVforkChild()) context_.sink->programClosing(fd, fd);
 }
 
 void TapEngine::onClose(int fd) {
-  if (fd >= 0) context_.sink->programClosing(static_cast<unsigned>(fd), static_cast<unsigned>(fd));
+  const bool sink_fd =
+      fd >= 0 && context_.sink->keepsAnyOf(static_cast<unsigned>(fd), static_cast<unsigned>(fd));
+  // Only what matters pays for asking whether this is a vfork child.
+  if ((sink_fd || tapped(fd)) && inVforkChild()) return;
+  if (sink_fd) context_.sink->programClosing(static_cast<unsigned>(fd), static_cast<unsigned>(fd));
   TappedConnection* previous = table_.exchange(fd, nullptr);
   if (previous != nullptr && previous != FdTable::kNotTapped) detach(fd, previous);
 }
 
 void TapEngine::onCloseRange(unsigned first, unsigned last) {
+  if (inVforkChild()) return;
   context_.sink->programClosing(first, last);
   detachRange(first, last);
 }

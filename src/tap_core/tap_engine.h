@@ -130,6 +130,12 @@ class TapEngine {
   // One fd stopped referring to `connection`; the last one ends it. `fd`
   // is still open (or -1 when it no longer names this socket).
   void detach(int fd, TappedConnection* connection);
+  // A vfork child (no fork handler ran) shares the parent's memory but has
+  // an fd table of its own: what it closes or duplicates is its own copy,
+  // and must not change the parent's connections or files. A system call:
+  // asked only when a tapped or sink fd is involved.
+  bool inVforkChild() const;
+  bool tapped(int fd) const;
   // Ends the connections of fds [first, last], as closing them would.
   void detachRange(unsigned first, unsigned last);
   void purge(int fd);

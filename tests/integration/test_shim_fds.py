@@ -104,5 +104,21 @@ class ShimFdsTest(TapTestCase):
         self.check("raw")
 
 
+    def test_a_vfork_childs_closes_leave_the_parents_files_alone(self):
+        """A vfork child's closefrom(3) closes the child's copies only: the
+        parent keeps its one trace file open (no reopen, no leaked fd)."""
+        with EchoServer() as server:
+            done = subprocess.run([os.environ["VFORK_CLOSEFROM_CLIENT"], str(server.port), self.dir],
+                                  env=shim_env(self.prefix, TAP_STREAMING=1),
+                                  capture_output=True, timeout=60)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertEqual(done.stderr, b"")
+            server.wait_closed(1)
+        self.assertEqual(done.stdout.strip(), b"trace_fds_before=1 trace_fds_after=1")
+        [trace] = self.traces()
+        self.assertEqual(trace.sent(), b"one;two;three;")
+        self.assertEqual(trace.received(), b"one;two;three;")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -201,6 +201,7 @@ TEST_F(FilePerProcessSinkTest, AFdTheProgramClosesThroughTheHooksNeverReceivesTr
   ASSERT_TRUE(store(sink, 1, "one;"));
   const int fd = sink.fdForTesting();
   sink.programClosing(3, ~0u);  // closefrom(3), as the hooks report it
+  EXPECT_FALSE(sink.keepsAnyOf(3, ~0u));
   ASSERT_EQ(takeOverFd(fd, dir_ / "programs_own"), fd);
   ASSERT_TRUE(store(sink, 2, "two;"));  // no time passed: no fstat needed
   EXPECT_EQ(readFile(dir_ / "programs_own"), "");
@@ -229,6 +230,9 @@ TEST_F(FilePerProcessSinkTest, ClosingOtherFdsLeavesTheFileAlone) {
   FilePerProcessSink sink(prefix(), ids_, clock_);
   ASSERT_TRUE(store(sink, 1, "one;"));
   const int fd = sink.fdForTesting();
+  EXPECT_TRUE(sink.keepsAnyOf(static_cast<unsigned>(fd), static_cast<unsigned>(fd)));
+  EXPECT_FALSE(sink.keepsAnyOf(0, static_cast<unsigned>(fd) - 1));
+  EXPECT_FALSE(sink.keepsAnyOf(static_cast<unsigned>(fd) + 1, ~0u));
   sink.programClosing(0, static_cast<unsigned>(fd) - 1);
   sink.programClosing(static_cast<unsigned>(fd) + 1, ~0u);
   ASSERT_TRUE(store(sink, 2, "two;"));

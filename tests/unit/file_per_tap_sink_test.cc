@@ -210,6 +210,7 @@ TEST_F(FilePerTapSinkTest, AKeptFdTheProgramClosesThroughTheHooksNeverReceivesTr
   const int token = startStream(sink, &id);
   ASSERT_GE(token, 0);
   sink.programClosing(3, ~0u);  // closefrom(3), as the hooks report it
+  EXPECT_FALSE(sink.keepsAnyOf(3, ~0u));
   ASSERT_EQ(takeOverFd(token, dir_ / "programs_own"), token);
   EXPECT_FALSE(sink.write(token, "lost?;")) << "the token is not the sink's any more";
   const int again = sink.reopen(id, ".pb");
@@ -242,6 +243,10 @@ TEST_F(FilePerTapSinkTest, ClosingOtherFdsLeavesKeptFilesAlone) {
   uint64_t id = 8;
   const int token = startStream(sink, &id);
   ASSERT_GE(token, 0);
+  EXPECT_TRUE(sink.keepsAnyOf(3, ~0u));
+  EXPECT_TRUE(sink.keepsAnyOf(static_cast<unsigned>(token), static_cast<unsigned>(token)));
+  EXPECT_FALSE(sink.keepsAnyOf(0, static_cast<unsigned>(token) - 1));
+  EXPECT_FALSE(sink.keepsAnyOf(static_cast<unsigned>(token) + 1, ~0u));
   sink.programClosing(0, static_cast<unsigned>(token) - 1);
   sink.programClosing(static_cast<unsigned>(token) + 1, ~0u);
   EXPECT_TRUE(sink.write(token, "second;"));
