@@ -110,6 +110,15 @@ long socketOption(int fd, int level, int name, int* value) {
                     reinterpret_cast<long>(&length));
 }
 
+long socketOptionBytes(int fd, int level, int name, void* value, socklen_t* size) {
+  return rawSyscall(SYS_getsockopt, fd, level, name, reinterpret_cast<long>(value),
+                    reinterpret_cast<long>(size));
+}
+
+long ioctlInt(int fd, unsigned long request, int* value) {
+  return rawSyscall(SYS_ioctl, fd, static_cast<long>(request), reinterpret_cast<long>(value));
+}
+
 long localAddress(int fd, sockaddr_storage* address, socklen_t* length) {
   *length = sizeof(*address);
   return rawSyscall(SYS_getsockname, fd, reinterpret_cast<long>(address),

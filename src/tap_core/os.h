@@ -39,6 +39,11 @@ long fileIdentity(int fd, uint64_t* device, uint64_t* inode);
 // The soft limit on open fds (RLIMIT_NOFILE), or -errno.
 long openFileLimit();
 long socketOption(int fd, int level, int name, int* value);
+// getsockopt(2) into `size` bytes at `value`; *size becomes the length the
+// kernel wrote. Returns 0 or -errno.
+long socketOptionBytes(int fd, int level, int name, void* value, socklen_t* size);
+// ioctl(2) with an int result (SIOCINQ, SIOCOUTQ). Returns 0 or -errno.
+long ioctlInt(int fd, unsigned long request, int* value);
 long localAddress(int fd, sockaddr_storage* address, socklen_t* length);
 long peerAddress(int fd, sockaddr_storage* address, socklen_t* length);
 // Fills `size` bytes from the kernel's random source. Returns 0 or -errno.

@@ -12,6 +12,19 @@ namespace tapshim::core {
 
 enum class SocketKind : uint8_t { kOther, kTcp, kUnixStream };
 
+// The data bytes a TCP socket moved between the program and the kernel, as
+// the kernel counts them: what the program handed over (acknowledged by
+// the peer, or still queued) and what it took (delivered, minus what still
+// waits to be read). The counts carry the connection's SYN and FIN
+// sequence numbers, which are taken off where the state says where they
+// are; `slack` is 1 where it cannot say (a socket in CLOSE, after a FIN or
+// a reset), so a count may be one too high there.
+struct TcpTotals {
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  uint64_t slack = 0;
+};
+
 class SocketProbe {
  public:
   virtual ~SocketProbe() = default;
@@ -23,6 +36,15 @@ class SocketProbe {
   virtual Address localAddress(int fd) = 0;
   // The peer's address; unknown when the socket is not connected.
   virtual Address peerAddress(int fd) = 0;
+  // The kernel's totals for a TCP socket (`active_open`: this side sent
+  // the SYN), as exact as it takes to tell whether they exceed `moved` (by
+  // more than the slack): a direction that cannot may come back as its
+  // `moved` count, sparing the system calls that would make it exact.
+  // False when it cannot tell (not TCP, a kernel before 4.6).
+  virtual bool tcpTotals(int /*fd*/, bool /*active_open*/, const TcpTotals& /*moved*/,
+                         TcpTotals* /*totals*/) {
+    return false;
+  }
 };
 
 class KernelSocketProbe final : public SocketProbe {
@@ -32,6 +54,7 @@ class KernelSocketProbe final : public SocketProbe {
   SocketKind kind(int fd) override;
   Address localAddress(int fd) override;
   Address peerAddress(int fd) override;
+  bool tcpTotals(int fd, bool active_open, const TcpTotals& moved, TcpTotals* totals) override;
 };
 
 // Envoy's form of a socket address: the textual IP (IPv6 without brackets)

@@ -1,6 +1,7 @@
 #include "tap_core/tap_engine.h"
 
 #include "tap_core/block_allocator.h"
+#include "tap_core/diagnostics.h"
 #include "tap_core/os.h"
 
 namespace tapshim::core {
@@ -228,6 +229,7 @@ void TapEngine::withConnection(int fd, bool may_adopt, Work&& work) {
 
 void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
   withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
+    connection->moved[static_cast<size_t>(direction)] += data.total();
     // Once TLS runs on a connection, what its socket carries is TLS
     // records, whoever reads them (GnuTLS reads a session ticket inside
     // gnutls_session_get_data2, for one): only the TLS hooks' plaintext
@@ -238,7 +240,10 @@ void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
     establishLocked(connection);
     PerSocketTapper* tapper = connection->tapper();
     for (Direction gap : {Direction::kRead, Direction::kWrite}) {
-      if (connection->pending_gap[static_cast<size_t>(gap)].exchange(false)) tapper->onGap(gap);
+      if (connection->pending_gap[static_cast<size_t>(gap)].exchange(false)) {
+        connection->gap_marked[static_cast<size_t>(gap)] = true;
+        tapper->onGap(gap);
+      }
     }
     if (direction == Direction::kRead) {
       tapper->onRead(data);
@@ -251,6 +256,7 @@ void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
 void TapEngine::onUnseen(int fd, Direction direction) {
   withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
     if (connection->tls) return;
+    connection->gap_marked[static_cast<size_t>(direction)] = true;
     if (!settleLocked(connection, ConnectionFacts::Tls::kNo)) return;
     establishLocked(connection);
     connection->tapper()->onGap(direction);
@@ -474,10 +480,40 @@ void TapEngine::finishLocked(int fd, TappedConnection* connection) {
     if (connection->fork_generation != fork_generation_.load(std::memory_order_relaxed)) {
       connection->tapper()->onHandedOver(connection->info);
     } else {
+      if (fd >= 0) markUnseenBytesLocked(fd, connection);
       connection->tapper()->onClose(connection->info);
     }
   }
   connection->state = State::kClosed;
+}
+
+void TapEngine::markUnseenBytesLocked(int fd, TappedConnection* connection) {
+  // Only a TCP connection seen from its first byte, in one process, whose
+  // socket bytes are its trace's (not TLS records), can be held against
+  // the kernel's counts.
+  if (connection->tls || connection->origin == Origin::kAdopted ||
+      connection->info.remote.kind != Address::Kind::kIp) {
+    return;
+  }
+  TcpTotals moved;
+  moved.sent = connection->moved[static_cast<size_t>(Direction::kWrite)];
+  moved.received = connection->moved[static_cast<size_t>(Direction::kRead)];
+  TcpTotals totals;
+  if (!probe_.tcpTotals(fd, connection->origin == Origin::kConnected, moved, &totals)) return;
+  const uint64_t kernel[2] = {totals.received, totals.sent};
+  static_assert(static_cast<size_t>(Direction::kRead) == 0 &&
+                static_cast<size_t>(Direction::kWrite) == 1);
+  for (Direction direction : {Direction::kRead, Direction::kWrite}) {
+    const size_t i = static_cast<size_t>(direction);
+    if (connection->gap_marked[i] || kernel[i] <= connection->moved[i] + totals.slack) continue;
+    // io_uring, a raw system call, another process holding the socket: the
+    // trace cannot say where the bytes were, only that some are missing.
+    connection->gap_marked[i] = true;
+    connection->tapper()->onGap(direction);
+    reportOnce(Problem::kUnseenBytes,
+               {"bytes moved on a tapped connection without a hooked call (io_uring? raw "
+                "system calls?): its trace marks a gap"});
+  }
 }
 
 void TapEngine::detach(int fd, TappedConnection* connection) {

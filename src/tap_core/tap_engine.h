@@ -136,6 +136,9 @@ class TapEngine {
   // asked only when a tapped or sink fd is involved.
   bool inVforkChild() const;
   bool tapped(int fd) const;
+  // Before a connection's trace ends: where the kernel counts more bytes
+  // than hooked calls moved, the trace marks a gap in that direction.
+  void markUnseenBytesLocked(int fd, TappedConnection* connection);
   // Ends the connections of fds [first, last], as closing them would.
   void detachRange(unsigned first, unsigned last);
   void purge(int fd);

@@ -39,6 +39,8 @@ void TappedConnection::resetLocked() {
   ++incarnation;
   pending_gap[0].store(false);
   pending_gap[1].store(false);
+  moved[0] = moved[1] = 0;
+  gap_marked[0] = gap_marked[1] = false;
   state = State::kFree;
 }
 

@@ -54,6 +54,11 @@ class TappedConnection {
   // the shim on the same thread, e.g. from a signal handler): the next
   // recording first adds a gap for that direction.
   std::atomic<bool> pending_gap[2] = {false, false};
+  // Per direction (Direction's order): the bytes hooked calls moved, and
+  // whether the trace already marks a gap (bytes moved that the shim could
+  // not see). At the end they are held against the kernel's own counts.
+  uint64_t moved[2] = {0, 0};
+  bool gap_marked[2] = {false, false};
 
   PerSocketTapper* tapper() {
     if (buffered) return &*buffered;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 
 #include "tap_core/socket_probe.h"
 
@@ -18,6 +19,11 @@ class FakeSocketProbe final : public core::SocketProbe {
   // A file, pipe, UDP or unix socket: never tapped.
   void addNonTcp(int fd) { sockets_[fd] = Socket{false, {}, {}}; }
   void setPeer(int fd, const core::Address& peer) { sockets_[fd].peer = peer; }
+  // What the kernel counts for a TCP socket (tcpTotals); without it the
+  // probe cannot tell, as on an old kernel.
+  void setTcpTotals(int fd, uint64_t sent, uint64_t received, uint64_t slack = 0) {
+    sockets_[fd].totals = core::TcpTotals{sent, received, slack};
+  }
   void remove(int fd) { sockets_.erase(fd); }
 
   // SocketProbe
@@ -34,6 +40,20 @@ class FakeSocketProbe final : public core::SocketProbe {
     auto it = sockets_.find(fd);
     return it == sockets_.end() ? core::Address{} : it->second.peer;
   }
+  bool tcpTotals(int fd, bool active_open, const core::TcpTotals& /*moved*/,
+                 core::TcpTotals* totals) override {
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end() || !it->second.totals) return false;
+    active_opens_[fd] = active_open;
+    *totals = *it->second.totals;
+    return true;
+  }
+  // The active_open that tcpTotals was last asked with for `fd` (nullopt:
+  // never asked).
+  std::optional<bool> activeOpenAsked(int fd) const {
+    auto it = active_opens_.find(fd);
+    return it == active_opens_.end() ? std::nullopt : std::optional<bool>(it->second);
+  }
 
   int isTcpCalls(int fd) const {
     auto it = is_tcp_calls_.find(fd);
@@ -45,8 +65,10 @@ class FakeSocketProbe final : public core::SocketProbe {
     bool tcp = false;
     core::Address local;
     core::Address peer;
+    std::optional<core::TcpTotals> totals;
   };
   std::map<int, Socket> sockets_;
+  std::map<int, bool> active_opens_;
   std::map<int, int> is_tcp_calls_;
 };
 

@@ -289,6 +289,91 @@ TEST_F(TapEngineTest, UnknownConnectedTcpFdIsAdoptedAtFirstData) {
   )")));
 }
 
+// The kernel's own counts, held against what hooked calls moved when a
+// trace ends: bytes moved without a hooked call (io_uring, a raw system
+// call) make a gap at the end of the trace, in their direction.
+TEST_F(TapEngineTest, KernelCountsEqualToTheHookedBytesAddNoGap) {
+  connect(5);
+  send(5, "abc");
+  receive(5, "de");
+  probe_.setTcpTotals(5, /*sent=*/3, /*received=*/2);
+  engine_->onClose(5);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_THAT(written[0], EqualsProto(traceText(0, connectionText(kClient, kServer), R"(
+    events { timestamp {} write { data { as_bytes: "abc" } } }
+    events { timestamp {} read { data { as_bytes: "de" } } }
+  )")));
+  EXPECT_EQ(probe_.activeOpenAsked(5), true);
+}
+
+TEST_F(TapEngineTest, BytesTheKernelMovedWithoutAHookedCallAreAGapAtTheEnd) {
+  connect(5);
+  send(5, "abc");
+  receive(5, "de");
+  probe_.setTcpTotals(5, /*sent=*/3 + 4, /*received=*/2 + 5);
+  clock_.setSeconds(9);
+  engine_->onClose(5);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_THAT(written[0], EqualsProto(traceText(0, connectionText(kClient, kServer), R"(
+    events { timestamp {} write { data { as_bytes: "abc" } } }
+    events { timestamp {} read { data { as_bytes: "de" } } }
+    events { timestamp { seconds: 9 } read { data { as_bytes: "" truncated: true } } }
+    events { timestamp { seconds: 9 } write { data { as_bytes: "" truncated: true } } }
+  )")));
+}
+
+TEST_F(TapEngineTest, OneByteOfSlackCoversAFinTheSocketStateCannotPlace) {
+  connect(5);
+  send(5, "abc");
+  probe_.setTcpTotals(5, /*sent=*/4, /*received=*/1, /*slack=*/1);
+  engine_->onClose(5);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_THAT(written[0], EqualsProto(traceText(0, connectionText(kClient, kServer), R"(
+    events { timestamp {} write { data { as_bytes: "abc" } } }
+  )")));
+}
+
+TEST_F(TapEngineTest, ADirectionWithAGapAlreadyMarkedGetsNoSecond) {
+  connect(5);
+  send(5, "abc");
+  engine_->onUnseen(5, Direction::kWrite);  // splice: a gap where it happened
+  probe_.setTcpTotals(5, /*sent=*/3 + 100, /*received=*/0);
+  engine_->onClose(5);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_THAT(written[0], EqualsProto(traceText(0, connectionText(kClient, kServer), R"(
+    events { timestamp {} write { data { as_bytes: "abc" } } }
+    events { timestamp {} write { data { as_bytes: "" truncated: true } } }
+  )")));
+}
+
+TEST_F(TapEngineTest, AnAcceptedSocketIsCountedAsAPassiveOpen) {
+  probe_.addTcp(9, kServer, kClient);
+  engine_->onAccepted(9);
+  receive(9, "request");
+  probe_.setTcpTotals(9, /*sent=*/0, /*received=*/7);
+  engine_->onClose(9);
+  EXPECT_EQ(probe_.activeOpenAsked(9), false);
+  ASSERT_EQ(traces().size(), 1u);
+}
+
+TEST_F(TapEngineTest, AnAdoptedSocketIsNotHeldAgainstTheKernelsCounts) {
+  // Bytes it moved before the shim saw it are in the kernel's counts.
+  probe_.addTcp(11, kClient, kServer);
+  receive(11, "hello");
+  probe_.setTcpTotals(11, /*sent=*/500, /*received=*/500);
+  engine_->onClose(11);
+  EXPECT_EQ(probe_.activeOpenAsked(11), std::nullopt);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_THAT(written[0], EqualsProto(traceText(0, connectionText(kClient, kServer), R"(
+    events { timestamp {} read { data { as_bytes: "hello" } } }
+  )")));
+}
+
 TEST_F(TapEngineTest, UnconnectedTcpFdIsNotAdopted) {
   probe_.addTcp(11, kClient, Address{});
   receive(11, "?");
