@@ -37,25 +37,29 @@ int FilePerTapSink::keep(int fd) {
   return static_cast<int>(high);
 }
 
-bool FilePerTapSink::keepsAnyOf(unsigned first, unsigned last) const {
+bool FilePerTapSink::slotsIn(unsigned first, unsigned last, size_t* from, size_t* to) const {
   if (reserved_base_ < 0) return false;
   const unsigned base = static_cast<unsigned>(reserved_base_);
-  if (last < base || first >= base + kMaxOpenStreams) return false;
-  const unsigned from = first > base ? first : base;
-  const unsigned to = last < base + kMaxOpenStreams - 1 ? last : base + kMaxOpenStreams - 1;
-  for (unsigned fd = from; fd <= to; ++fd) {
-    if (kept_[fd - base].kept()) return true;
+  const unsigned top = base + kMaxOpenStreams - 1;
+  if (last < base || first > top) return false;
+  *from = (first > base ? first : base) - base;
+  *to = (last < top ? last : top) - base;
+  return true;
+}
+
+bool FilePerTapSink::keepsAnyOf(unsigned first, unsigned last) const {
+  size_t from = 0, to = 0;
+  if (!slotsIn(first, last, &from, &to)) return false;
+  for (size_t slot = from; slot <= to; ++slot) {
+    if (kept_[slot].kept()) return true;
   }
   return false;
 }
 
 void FilePerTapSink::programClosing(unsigned first, unsigned last) {
-  if (reserved_base_ < 0) return;
-  const unsigned base = static_cast<unsigned>(reserved_base_);
-  if (last < base || first >= base + kMaxOpenStreams) return;
-  const unsigned from = first > base ? first : base;
-  const unsigned to = last < base + kMaxOpenStreams - 1 ? last : base + kMaxOpenStreams - 1;
-  for (unsigned fd = from; fd <= to; ++fd) kept_[fd - base].forget();
+  size_t from = 0, to = 0;
+  if (!slotsIn(first, last, &from, &to)) return;
+  for (size_t slot = from; slot <= to; ++slot) kept_[slot].forget();
 }
 
 bool FilePerTapSink::keepsOpen(int token) const {

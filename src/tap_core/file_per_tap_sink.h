@@ -48,6 +48,9 @@ class FilePerTapSink final : public Sink {
   // identity there; returns the fd to use.
   int keep(int fd);
   KeptFile* slotFor(int fd);
+  // The slots of fds [first, last] that lie in the reserved range, as
+  // [*from, *to]; false when none does.
+  bool slotsIn(unsigned first, unsigned last, size_t* from, size_t* to) const;
 
   std::string path_prefix_;
   TraceIds& ids_;

@@ -25,9 +25,11 @@ class KeptFile {
  public:
   static constexpr int64_t kRecheckNanos = 10'000'000;  // 10 ms
 
-  // Starts keeping `fd`: records the identity of its file now. False (and
-  // nothing kept) when fstat fails.
-  bool keep(int fd, Clock& clock);
+  // Starts keeping `fd`: records the identity of its file now. A process
+  // that may not fstat (a seccomp filter) keeps it on the hooks' word alone:
+  // giving it up would reopen the file at every message, leaking an fd each
+  // time.
+  void keep(int fd, Clock& clock);
   // Whether `fd` may be written as the kept file: it was not forgotten, and
   // the identity matches when the last check is kRecheckNanos old. A
   // mismatch forgets the file.
@@ -41,6 +43,7 @@ class KeptFile {
   std::atomic<uint64_t> device_{0};
   std::atomic<uint64_t> inode_{0};  // 0: nothing kept (an inode of 0 is stored as 1)
   std::atomic<int64_t> checked_at_{0};
+  std::atomic<bool> verifiable_{false};  // fstat worked when it was kept
 };
 
 }  // namespace tapshim::core
