@@ -7,9 +7,10 @@
 //
 // Each message reaches the kernel (one writev(2): the encoded fields, and
 // long event data straight from the program's buffer or the batch, never
-// copied again) before the hooked call that produced it returns, so a killed program loses nothing
-// it had been told was done; batched messages wait for the threshold, the 15-second age, the close
-// or the process's exit.
+// copied again) before the hooked call that produced it returns, so a
+// killed program loses nothing it had been told was done; batched messages
+// wait for the threshold, the 15-second age, the close or the process's
+// exit.
 #pragma once
 
 #include <cstdint>
