@@ -87,10 +87,7 @@ bool FilePerProcessSink::keepsAnyOf(unsigned first, unsigned last) const {
 }
 
 void FilePerProcessSink::programClosing(unsigned first, unsigned last) {
-  const int fd = fd_.load(std::memory_order_acquire);
-  if (fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last) {
-    file_.forget();
-  }
+  if (keepsAnyOf(first, last)) file_.forget();
 }
 
 bool FilePerProcessSink::keepsOpen(int /*token*/) const { return true; }

@@ -70,6 +70,19 @@ class UnseenBytesTest(TapTestCase):
             [connection] = server.wait_closed(1)
         return done, bytes(connection.received)
 
+    def run_against_silent_peer(self, script):
+        """Runs the Python `script` (its argv[1]: the port) under the shim,
+        streaming, against a peer that accepts nothing and reads nothing, so
+        what the script sends stays in its send queue."""
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            done = subprocess.run([PYTHON, "-c", script, str(listener.getsockname()[1])],
+                                  env=shim_env(self.prefix, TAP_STREAMING=1), capture_output=True,
+                                  timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return done
+
     def test_hooked_bytes_alone_make_no_gap(self):
         for ending in ("close", "half-close", "unread"):
             with self.subTest(ending=ending):
@@ -100,13 +113,7 @@ class UnseenBytesTest(TapTestCase):
             print(sent)
             sock.close()
         """)
-        with socket.socket() as listener:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(1)
-            done = subprocess.run([PYTHON, "-c", script, str(listener.getsockname()[1])],
-                                  env=shim_env(self.prefix, TAP_STREAMING=1), capture_output=True,
-                                  timeout=60)
-            self.assertEqual(done.returncode, 0, done.stderr)
+        done = self.run_against_silent_peer(script)
         self.assertEqual(done.stderr, b"")
         self.assertGreater(int(done.stdout), 0)
         # Streamed (a buffered trace cut at its limit would hide a gap).
@@ -143,13 +150,7 @@ class UnseenBytesTest(TapTestCase):
             assert ctypes.get_errno() == 11, ctypes.get_errno()  # EAGAIN: the queue is full
             sock.close()
         """)
-        with socket.socket() as listener:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(1)
-            done = subprocess.run([PYTHON, "-c", script, str(listener.getsockname()[1])],
-                                  env=shim_env(self.prefix, TAP_STREAMING=1), capture_output=True,
-                                  timeout=60)
-            self.assertEqual(done.returncode, 0, done.stderr)
+        done = self.run_against_silent_peer(script)
         self.assertEqual(done.stderr, UNSEEN_LINE)
         [trace] = self.traces()
         self.assertEqual(shape(trace)[-1], ("write", b"", True))

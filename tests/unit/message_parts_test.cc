@@ -175,13 +175,7 @@ TEST(MessagePartsTest, RandomBufferedTracesJoinToLibprotobufsBytes) {
     SCOPED_TRACE("case " + std::to_string(i));
     core::EventLog events;
     fillEventLog(trace.events, &events);
-    core::BufferedTraceData data;
-    data.trace_id = trace.trace_id;
-    data.connection = trace.connection ? &*trace.connection : nullptr;
-    data.events = trace.events_as_null ? nullptr : &events;
-    data.read_truncated = trace.read_truncated;
-    data.write_truncated = trace.write_truncated;
-    data.process = trace.process ? &*trace.process : nullptr;
+    const core::BufferedTraceData data = bufferedTraceData(trace, events);
     ASSERT_TRUE(binary.encodeBufferedParts(data, &scratch, &parts));
     ASSERT_EQ(hex(joined(parts)), hex(toProto(trace).SerializeAsString()));
     ASSERT_TRUE(delimited.encodeBufferedParts(data, &scratch, &parts));

@@ -172,9 +172,7 @@ std::string encodeWithShim(const TraceSpec& trace) {
   return encodeWithShim(trace, core::ProtoBinaryEncoder());
 }
 
-std::string encodeWithShim(const TraceSpec& trace, const core::TraceEncoder& encoder) {
-  core::EventLog events;
-  fillEventLog(trace.events, &events);
+core::BufferedTraceData bufferedTraceData(const TraceSpec& trace, const core::EventLog& events) {
   core::BufferedTraceData data;
   data.trace_id = trace.trace_id;
   data.connection = trace.connection ? &*trace.connection : nullptr;
@@ -182,8 +180,14 @@ std::string encodeWithShim(const TraceSpec& trace, const core::TraceEncoder& enc
   data.read_truncated = trace.read_truncated;
   data.write_truncated = trace.write_truncated;
   data.process = trace.process ? &*trace.process : nullptr;
+  return data;
+}
+
+std::string encodeWithShim(const TraceSpec& trace, const core::TraceEncoder& encoder) {
+  core::EventLog events;
+  fillEventLog(trace.events, &events);
   core::ByteBuffer out;
-  EXPECT_TRUE(encoder.encodeBuffered(data, &out));
+  EXPECT_TRUE(encoder.encodeBuffered(bufferedTraceData(trace, events), &out));
   return std::string(out.view());
 }
 

@@ -53,4 +53,8 @@ envoy::data::tap::v3::TraceWrapper toProto(const TraceSpec& trace);
 // Fills an EventLog with `events` (each recorded whole).
 void fillEventLog(const std::vector<EventSpec>& events, core::EventLog* log);
 
+// What a tapper hands the encoder for `trace`, with `events` (filled from
+// trace.events by fillEventLog) as its events unless trace.events_as_null.
+core::BufferedTraceData bufferedTraceData(const TraceSpec& trace, const core::EventLog& events);
+
 }  // namespace tapshim::testing
