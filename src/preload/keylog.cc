@@ -8,9 +8,9 @@
 
 #include "preload/real_functions.h"
 #include "preload/shim.h"
-#include "tap_core/diagnostics.h"
-#include "tap_core/lock.h"
-#include "tap_core/os.h"
+#include "tap_core/base/diagnostics.h"
+#include "tap_core/base/lock.h"
+#include "tap_core/base/os.h"
 
 namespace tapshim::preload::keylog {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <atomic>
 
-#include "tap_core/diagnostics.h"
+#include "tap_core/base/diagnostics.h"
 
 namespace tapshim::preload::real {
 namespace {

@@ -9,7 +9,7 @@
 #include "preload/real_functions.h"
 #include "preload/shim.h"
 #include "preload/tls_in_executable.h"
-#include "tap_core/os.h"
+#include "tap_core/base/os.h"
 
 namespace tapshim::preload::report {
 namespace {

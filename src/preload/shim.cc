@@ -6,17 +6,17 @@
 #include <atomic>
 
 #include "preload/keylog.h"
-#include "tap_core/clock.h"
-#include "tap_core/config.h"
-#include "tap_core/diagnostics.h"
-#include "tap_core/environment.h"
-#include "tap_core/file_per_process_sink.h"
-#include "tap_core/file_per_tap_sink.h"
-#include "tap_core/json_encoder.h"
-#include "tap_core/proto_binary_encoder.h"
-#include "tap_core/proto_text_encoder.h"
-#include "tap_core/socket_probe.h"
-#include "tap_core/trace_ids.h"
+#include "tap_core/base/clock.h"
+#include "tap_core/config/config.h"
+#include "tap_core/base/diagnostics.h"
+#include "tap_core/config/environment.h"
+#include "tap_core/sink/file_per_process_sink.h"
+#include "tap_core/sink/file_per_tap_sink.h"
+#include "tap_core/encoder/json_encoder.h"
+#include "tap_core/encoder/proto_binary_encoder.h"
+#include "tap_core/encoder/proto_text_encoder.h"
+#include "tap_core/engine/socket_probe.h"
+#include "tap_core/trace/trace_ids.h"
 
 namespace tapshim::preload {
 

@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "tap_core/tap_engine.h"
+#include "tap_core/engine/tap_engine.h"
 
 namespace tapshim::preload {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "preload/shim.h"
-#include "tap_core/diagnostics.h"
+#include "tap_core/base/diagnostics.h"
 
 namespace tapshim::preload {
 namespace {

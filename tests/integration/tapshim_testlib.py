@@ -2,7 +2,7 @@
 
 meson passes the paths of the build's artefacts in the environment:
   TAPSHIM_LIB     build/src/preload/libtapshim.so
-  TRACE_TO_JSON   build/tests/tools/trace_to_json (decodes with libprotobuf)
+  TRACE_TO_JSON   build/tests/support/trace_to_json (decodes with libprotobuf)
 Tests use only the standard library: servers run on loopback ports chosen
 at run time, and every trace is decoded by libprotobuf through
 trace_to_json, never by hand.

@@ -1,4 +1,4 @@
-"""The project's non-blocking OpenSSL client (tests/tls/nonblocking_tls_client)
+"""The project's non-blocking OpenSSL client (tests/integration/nonblocking_tls_client)
 under the shim against a TLS echo server (untapped): WANT_READ/WANT_WRITE
 retries, partial writes (SSL_MODE_ENABLE_PARTIAL_WRITE, a ~1 MiB request),
 SSL_write/SSL_write_ex, SSL_read/SSL_read_ex, SSL_peek/SSL_peek_ex and

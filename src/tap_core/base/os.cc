@@ -1,0 +1,177 @@
+#include "tap_core/base/os.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tapshim::core::os {
+namespace {
+
+// syscall(2) reports failure through errno; turn that into -errno and put
+// the caller's errno back, so that no shim work is visible to the host.
+long rawSyscall(long number, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0,
+                long f = 0) {
+  const int saved = errno;
+  long result = syscall(number, a, b, c, d, e, f);
+  if (result == -1) result = -errno;
+  errno = saved;
+  return result;
+}
+
+}  // namespace
+
+long openFile(const char* path, int flags, int mode) {
+  return rawSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), flags, mode);
+}
+
+long closeFd(int fd) { return rawSyscall(SYS_close, fd); }
+
+long writeSome(int fd, const void* data, size_t size) {
+  return rawSyscall(SYS_write, fd, reinterpret_cast<long>(data), static_cast<long>(size));
+}
+
+long writeAll(int fd, const void* data, size_t size) {
+  const char* next = static_cast<const char*>(data);
+  while (size > 0) {
+    long written = writeSome(fd, next, size);
+    if (written == -EINTR) continue;
+    if (written < 0) return written;
+    if (written == 0) return -EIO;
+    next += written;
+    size -= static_cast<size_t>(written);
+  }
+  return 0;
+}
+
+long writeAllParts(int fd, const struct iovec* parts, int count) {
+  if (count > kMaxWriteParts) return -EINVAL;
+  // write(2) costs less than writev(2) of one part (no iovec to copy in).
+  if (count == 1) return writeAll(fd, parts[0].iov_base, parts[0].iov_len);
+  long written;
+  do {
+    written = rawSyscall(SYS_writev, fd, reinterpret_cast<long>(parts), count);
+  } while (written == -EINTR);
+  if (written < 0) return written;
+  // A regular file writes short only when it runs out of space: finish
+  // part by part (the next write reports the error).
+  size_t done = static_cast<size_t>(written);
+  for (int i = 0; i < count; ++i) {
+    if (done >= parts[i].iov_len) {
+      done -= parts[i].iov_len;
+      continue;
+    }
+    const long result =
+        writeAll(fd, static_cast<const char*>(parts[i].iov_base) + done, parts[i].iov_len - done);
+    if (result < 0) return result;
+    done = 0;
+  }
+  return 0;
+}
+
+long readAt(int fd, void* data, size_t size, int64_t offset) {
+  return rawSyscall(SYS_pread64, fd, reinterpret_cast<long>(data), static_cast<long>(size), offset);
+}
+
+long filePosition(int fd) { return rawSyscall(SYS_lseek, fd, 0, SEEK_CUR); }
+
+long duplicateAtLeast(int fd, int minimum) {
+  return rawSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
+}
+
+long fileIdentity(int fd, uint64_t* device, uint64_t* inode) {
+  struct stat status {};
+  const long result = rawSyscall(SYS_fstat, fd, reinterpret_cast<long>(&status));
+  if (result != 0) return result;
+  *device = status.st_dev;
+  *inode = status.st_ino;
+  return 0;
+}
+
+long openFileLimit() {
+  struct rlimit limit {};
+  const long result =
+      rawSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(&limit));
+  if (result != 0) return result;
+  return limit.rlim_cur > 0x40000000 ? 0x40000000 : static_cast<long>(limit.rlim_cur);
+}
+
+long socketOption(int fd, int level, int name, int* value) {
+  socklen_t length = sizeof(*value);
+  return rawSyscall(SYS_getsockopt, fd, level, name, reinterpret_cast<long>(value),
+                    reinterpret_cast<long>(&length));
+}
+
+long socketOptionBytes(int fd, int level, int name, void* value, socklen_t* size) {
+  return rawSyscall(SYS_getsockopt, fd, level, name, reinterpret_cast<long>(value),
+                    reinterpret_cast<long>(size));
+}
+
+long ioctlInt(int fd, unsigned long request, int* value) {
+  return rawSyscall(SYS_ioctl, fd, static_cast<long>(request), reinterpret_cast<long>(value));
+}
+
+long localAddress(int fd, sockaddr_storage* address, socklen_t* length) {
+  *length = sizeof(*address);
+  return rawSyscall(SYS_getsockname, fd, reinterpret_cast<long>(address),
+                    reinterpret_cast<long>(length));
+}
+
+long peerAddress(int fd, sockaddr_storage* address, socklen_t* length) {
+  *length = sizeof(*address);
+  return rawSyscall(SYS_getpeername, fd, reinterpret_cast<long>(address),
+                    reinterpret_cast<long>(length));
+}
+
+long randomBytes(void* data, size_t size) {
+  char* next = static_cast<char*>(data);
+  while (size > 0) {
+    long got = rawSyscall(SYS_getrandom, reinterpret_cast<long>(next), static_cast<long>(size), 0);
+    if (got == -EINTR) continue;
+    if (got <= 0) return got < 0 ? got : -EIO;
+    next += got;
+    size -= static_cast<size_t>(got);
+  }
+  return 0;
+}
+
+void* mapAnonymous(size_t size) {
+  long result = rawSyscall(SYS_mmap, 0, static_cast<long>(size), PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (result < 0 && result > -4096) return nullptr;
+  return reinterpret_cast<void*>(result);
+}
+
+void unmap(void* address, size_t size) {
+  rawSyscall(SYS_munmap, reinterpret_cast<long>(address), static_cast<long>(size));
+}
+
+int processId() { return static_cast<int>(rawSyscall(SYS_getpid)); }
+
+void processName(char (&name)[16]) {
+  std::memset(name, 0, sizeof(name));
+  rawSyscall(SYS_prctl, PR_GET_NAME, reinterpret_cast<long>(name));
+  name[15] = '\0';
+}
+
+const char* errorText(int error) {
+  const char* text = strerrordesc_np(error);
+  return text != nullptr ? text : "unknown error";
+}
+
+int64_t wallClockNanos() {
+  // clock_gettime goes through the vDSO and is not hooked.
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+}  // namespace tapshim::core::os

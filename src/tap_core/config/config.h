@@ -1,0 +1,61 @@
+// tapshim's settings, parsed once from the environment by a pure function.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "tap_core/config/environment.h"
+#include "tap_core/match/match_expression.h"
+
+namespace tapshim::core {
+
+// Envoy's OutputSink.Format (same names; the numbering is Envoy's enum's).
+enum class OutputFormat : uint8_t {
+  kJsonBodyAsBytes = 0,
+  kJsonBodyAsString = 1,
+  kProtoBinary = 2,
+  kProtoBinaryLengthDelimited = 3,
+  kProtoText = 4,
+};
+
+// TAP_SINK: where traces go.
+enum class SinkKind : uint8_t {
+  kFilePerTap,      // Envoy's: a file per trace
+  kFilePerProcess,  // every trace of the process in one delimited file
+};
+
+struct Config {
+  static constexpr uint32_t kDefaultMaxBufferedBytes = 1024;  // Envoy's default
+
+  // False: the shim forwards every call and records nothing.
+  bool enabled = false;
+  std::string path_prefix;
+  uint32_t max_buffered_rx_bytes = kDefaultMaxBufferedBytes;
+  uint32_t max_buffered_tx_bytes = kDefaultMaxBufferedBytes;
+  OutputFormat format = OutputFormat::kProtoBinary;
+  SinkKind sink = SinkKind::kFilePerTap;
+  bool streaming = false;
+  // > 0: streamed events are batched until this many bytes (Envoy's
+  // min_streamed_sent_bytes).
+  uint32_t min_streamed_sent_bytes = 0;
+  bool connection_per_event = false;
+  // TAP_CONFIG's match predicate folded to a constant: false taps nothing.
+  bool match_all = true;
+  // TAP_KEYLOG: where TLS secrets are appended (NSS key log format); empty
+  // for none.
+  std::string keylog_path;
+  // TAP_MATCH, when given.
+  std::optional<MatchExpression> match;
+};
+
+struct ConfigResult {
+  Config config;
+  // Empty, or one line naming the variable and what is wrong with it. A
+  // configuration with an error is never used: tapping stays off.
+  std::string error;
+};
+
+ConfigResult parseConfig(const Environment& environment);
+
+}  // namespace tapshim::core

@@ -1,0 +1,26 @@
+#include "tap_core/config/environment.h"
+
+#include <unistd.h>
+
+namespace tapshim::core {
+
+Environment Environment::snapshotTapVariables() {
+  Entries entries;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string_view text(*entry);
+    if (text.substr(0, 4) != "TAP_") continue;
+    const size_t equals = text.find('=');
+    if (equals == std::string_view::npos) continue;
+    entries.emplace_back(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+  }
+  return Environment(std::move(entries));
+}
+
+std::optional<std::string_view> Environment::get(std::string_view name) const {
+  for (const auto& [key, value] : entries_) {
+    if (key == name) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
+}  // namespace tapshim::core

@@ -1,0 +1,625 @@
+#include "tap_core/config/envoy_tap_config.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <initializer_list>
+#include <utility>
+#include <vector>
+
+#include "tap_core/base/ascii.h"
+#include "tap_core/base/os.h"
+#include "tap_core/config/yaml_parser.h"
+
+namespace tapshim::core {
+namespace {
+
+constexpr std::string_view kTapType = "envoy.extensions.transport_sockets.tap.v3.Tap";
+constexpr std::string_view kTapConfigType = "envoy.config.tap.v3.TapConfig";
+constexpr std::string_view kTapSocketName = "envoy.transport_sockets.tap";
+
+using Names = std::initializer_list<std::string_view>;
+
+// Envoy's MatchPredicate rules that look at HTTP and never fire on a socket.
+constexpr std::string_view kHttpMatchers[] = {
+    "http_request_headers_match",      "http_request_trailers_match",
+    "http_response_headers_match",     "http_response_trailers_match",
+    "http_request_generic_body_match", "http_response_generic_body_match",
+};
+
+// protobuf's json_name: snake_case to lowerCamelCase.
+std::string camelCase(std::string_view snake) {
+  std::string camel;
+  bool upper = false;
+  for (char c : snake) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    upper = false;
+    camel.push_back(c);
+  }
+  return camel;
+}
+
+bool sameField(std::string_view key, std::string_view snake) {
+  return key == snake || key == camelCase(snake);
+}
+
+// A key as a path component: as written when it is a plain name, quoted
+// (and escaped) otherwise, so that a message stays on one line.
+std::string join(const std::string& path, std::string_view key) {
+  bool plain = !key.empty() && key.size() <= 60;
+  for (char c : key) {
+    const bool name_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           c == '_' || c == '@' || c == '-';
+    if (!name_char) plain = false;
+  }
+  const std::string part = plain ? std::string(key) : quoteForMessage(key);
+  if (path.empty()) return part;
+  return path + "." + part;
+}
+
+std::string listNames(Names names) {
+  std::string text;
+  for (std::string_view name : names) {
+    if (!text.empty()) text += ", ";
+    text += name;
+  }
+  return text;
+}
+
+// A decimal number that must be a whole number in [0, limit]: digits, an
+// optional fraction and exponent (protobuf's JSON parser takes 1024.0 and
+// 1e3 for an integer field). Returns an empty string or the problem.
+std::string parseWholeNumber(std::string_view text, uint64_t limit, uint64_t* value) {
+  if (!text.empty() && text[0] == '-') return "must not be negative";
+  size_t i = 0;
+  std::string digits;
+  size_t int_digits = 0, frac_digits = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') digits.push_back(text[i++]), ++int_digits;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') digits.push_back(text[i++]), ++frac_digits;
+  }
+  if (int_digits + frac_digits == 0) return "is not a number";
+  int64_t exponent = 0;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool negative = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+    if (i == text.size()) return "is not a number";
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (exponent < 1000000) exponent = exponent * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (negative) exponent = -exponent;
+  }
+  if (i != text.size()) return "is not a number";
+  exponent -= static_cast<int64_t>(frac_digits);
+  while (exponent < 0 && !digits.empty() && digits.back() == '0') {
+    digits.pop_back();
+    ++exponent;
+  }
+  size_t first = 0;
+  while (first < digits.size() && digits[first] == '0') ++first;
+  digits.erase(0, first);
+  if (digits.empty()) {
+    *value = 0;
+    return {};
+  }
+  if (exponent < 0) return "must be a whole number";
+  if (static_cast<int64_t>(digits.size()) + exponent > 20) return "is out of range (0 to " + std::to_string(limit) + ")";
+  uint64_t result = 0;
+  auto push = [&](int digit) {
+    const auto d = static_cast<uint64_t>(digit);
+    if (d > limit || result > (limit - d) / 10) return false;
+    result = result * 10 + static_cast<uint64_t>(digit);
+    return true;
+  };
+  for (char c : digits) {
+    if (!push(c - '0')) return "is out of range (0 to " + std::to_string(limit) + ")";
+  }
+  for (int64_t e = 0; e < exponent; ++e) {
+    if (!push(0)) return "is out of range (0 to " + std::to_string(limit) + ")";
+  }
+  *value = result;
+  return {};
+}
+
+class Mapper {
+ public:
+  Mapper(std::string_view source, std::string* error) : source_(source), error_(error) {}
+
+  bool parseRoot(const YamlNode& root, EnvoyTapSettings* settings);
+
+ private:
+  bool fail(int line, const std::string& path, const std::string& problem) {
+    if (error_ != nullptr) {
+      std::string text = std::string(source_) + ":" + std::to_string(line) + ": ";
+      if (!path.empty()) text += path + ": ";
+      text += problem;
+      *error_ = std::move(text);
+    }
+    return false;
+  }
+  bool fail(const YamlNode& node, const std::string& path, const std::string& problem) {
+    return fail(node.reportLine(), path, problem);
+  }
+
+  bool expectFields(const YamlNode& node, const std::string& path, Names names);
+  static const YamlNode* field(const YamlNode& node, std::string_view snake);
+  const YamlNode* only(const YamlNode& node, const std::string& path, Names names,
+                       std::string_view what, bool* ok);
+
+  bool checkType(const YamlNode& node, const std::string& path, std::string_view expected);
+  bool readString(const YamlNode& node, const std::string& path, std::string* out);
+  bool readBool(const YamlNode& node, const std::string& path, bool* out);
+  bool readUint32(const YamlNode& node, const std::string& path, std::optional<uint32_t>* out);
+  bool readFormat(const YamlNode& node, const std::string& path, OutputFormat* out);
+
+  bool parseTransportSocket(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
+  bool parseTap(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
+  bool parseTapConfig(const YamlNode& node, const std::string& path, bool typed, EnvoyTapSettings* s);
+  bool evalMatch(const YamlNode& node, const std::string& path, int depth, bool used, bool* result);
+  bool parseOutputConfig(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
+  bool parseSink(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
+
+  std::string_view source_;
+  std::string* error_;
+};
+
+// `node` must be a mapping whose keys are all in `names` (either spelling),
+// each given once.
+bool Mapper::expectFields(const YamlNode& node, const std::string& path, Names names) {
+  if (!node.isMap()) return fail(node, path, "expected a mapping of fields ({...})");
+  std::vector<const YamlNode*> seen(names.size(), nullptr);
+  for (const YamlNode& child : node.children) {
+    size_t index = 0;
+    for (std::string_view name : names) {
+      if (sameField(child.key, name)) break;
+      ++index;
+    }
+    if (index == names.size()) {
+      return fail(child, join(path, child.key),
+                  "unknown field (Envoy rejects unknown fields; expected one of: " + listNames(names) + ")");
+    }
+    if (seen[index] != nullptr) {
+      return fail(child, join(path, child.key),
+                  "field given twice (as " + quoteForMessage(seen[index]->key) + " and " +
+                      quoteForMessage(child.key) + ")");
+    }
+    seen[index] = &child;
+  }
+  return true;
+}
+
+// The child named `snake` (or its lowerCamelCase form), or nullptr when it
+// is absent or null (protobuf's JSON parser treats null as unset).
+const YamlNode* Mapper::field(const YamlNode& node, std::string_view snake) {
+  for (const YamlNode& child : node.children) {
+    if (sameField(child.key, snake)) return child.isNull() ? nullptr : &child;
+  }
+  return nullptr;
+}
+
+// For a oneof: the one set field among `names`, nullptr if none (ok stays
+// true), or an error if several are set.
+const YamlNode* Mapper::only(const YamlNode& node, const std::string& path, Names names,
+                             std::string_view what, bool* ok) {
+  const YamlNode* found = nullptr;
+  for (const YamlNode& child_node : node.children) {  // document order
+    if (child_node.isNull()) continue;
+    bool listed = false;
+    for (std::string_view name : names) listed = listed || sameField(child_node.key, name);
+    if (!listed) continue;
+    const YamlNode* child = &child_node;
+    if (found != nullptr) {
+      *ok = fail(*child, path,
+                 "sets both " + quoteForMessage(found->key) + " and " + quoteForMessage(child->key) +
+                     "; " + std::string(what) + " takes exactly one");
+      return nullptr;
+    }
+    found = child;
+  }
+  *ok = true;
+  return found;
+}
+
+// An Any's "@type": `<anything>/<expected>`.
+bool Mapper::checkType(const YamlNode& node, const std::string& path, std::string_view expected) {
+  if (!node.isScalar()) return fail(node, path, "expected a type URL");
+  const std::string_view url = node.value;
+  const size_t slash = url.rfind('/');
+  if (slash == std::string_view::npos || slash == 0 || url.substr(slash + 1) != expected) {
+    return fail(node, path,
+                quoteForMessage(url) + " is not type.googleapis.com/" + std::string(expected));
+  }
+  return true;
+}
+
+bool Mapper::readString(const YamlNode& node, const std::string& path, std::string* out) {
+  if (!node.isScalar()) return fail(node, path, "expected a string");
+  if (node.value.find('\0') != std::string::npos) return fail(node, path, "contains a NUL character");
+  *out = node.value;
+  return true;
+}
+
+// YAML's booleans as Envoy reads them (yaml-cpp: true/false, yes/no, on/off,
+// y/n, in lower, Capitalised or UPPER case); JSON's true/false.
+bool Mapper::readBool(const YamlNode& node, const std::string& path, bool* out) {
+  if (node.isScalar()) {
+    static constexpr std::string_view kTrue[] = {"true", "yes", "on", "y"};
+    static constexpr std::string_view kFalse[] = {"false", "no", "off", "n"};
+    const std::string& v = node.value;
+    auto matches = [&](std::string_view word) {
+      if (v == word) return true;
+      if (v.size() != word.size() || v.empty()) return false;
+      std::string capital(word), upper(word);
+      capital[0] = static_cast<char>(capital[0] - 'a' + 'A');
+      for (char& c : upper) c = static_cast<char>(c - 'a' + 'A');
+      return v == capital || v == upper;
+    };
+    for (std::string_view word : kTrue) {
+      if (matches(word)) return *out = true, true;
+    }
+    for (std::string_view word : kFalse) {
+      if (matches(word)) return *out = false, true;
+    }
+  }
+  return fail(node, path, (node.isScalar() ? quoteForMessage(node.value) + " is not" : std::string("expected")) +
+                              " true or false");
+}
+
+// A UInt32Value: the number itself (quoted or not, as protobuf's JSON).
+bool Mapper::readUint32(const YamlNode& node, const std::string& path, std::optional<uint32_t>* out) {
+  if (node.isMap()) {
+    return fail(node, path,
+                "expected a number: a UInt32Value is written as the number itself (e.g. 1024), "
+                "as Envoy requires");
+  }
+  if (!node.isScalar()) return fail(node, path, "expected a number");
+  uint64_t value = 0;
+  const std::string problem = parseWholeNumber(node.value, UINT32_MAX, &value);
+  if (!problem.empty()) return fail(node, path, quoteForMessage(node.value) + " " + problem);
+  *out = static_cast<uint32_t>(value);
+  return true;
+}
+
+bool Mapper::readFormat(const YamlNode& node, const std::string& path, OutputFormat* out) {
+  static constexpr std::pair<std::string_view, OutputFormat> kFormats[] = {
+      {"JSON_BODY_AS_BYTES", OutputFormat::kJsonBodyAsBytes},
+      {"JSON_BODY_AS_STRING", OutputFormat::kJsonBodyAsString},
+      {"PROTO_BINARY", OutputFormat::kProtoBinary},
+      {"PROTO_BINARY_LENGTH_DELIMITED", OutputFormat::kProtoBinaryLengthDelimited},
+      {"PROTO_TEXT", OutputFormat::kProtoText},
+  };
+  if (node.isScalar()) {
+    for (const auto& [name, format] : kFormats) {
+      if (equalsIgnoringCase(node.value, name)) return *out = format, true;
+    }
+    // protobuf's JSON parser also takes an enum's number.
+    uint64_t number = 0;
+    if (parseWholeNumber(node.value, 4, &number).empty()) {
+      *out = kFormats[number].second;
+      return true;
+    }
+  }
+  return fail(node, path,
+              (node.isScalar() ? quoteForMessage(node.value) + " is not a format" : std::string("expected a format")) +
+                  " (JSON_BODY_AS_BYTES, JSON_BODY_AS_STRING, PROTO_BINARY, "
+                  "PROTO_BINARY_LENGTH_DELIMITED or PROTO_TEXT)");
+}
+
+bool Mapper::parseRoot(const YamlNode& root, EnvoyTapSettings* s) {
+  if (!root.isMap()) {
+    return fail(root, "",
+                "expected a mapping: the tap transport_socket block, its typed_config "
+                "(envoy.extensions.transport_sockets.tap.v3.Tap) or a TapConfig");
+  }
+  auto has = [&](std::string_view snake) {
+    for (const YamlNode& child : root.children) {
+      if (sameField(child.key, snake)) return true;
+    }
+    return false;
+  };
+  // `transport_socket` is both the block's own key and, inside a Tap, the
+  // wrapped socket: a Tap is recognised by its common_config first.
+  if (has("common_config") || has("socket_tap_config")) return parseTap(root, "", s);
+  if (has("name") || has("typed_config")) return parseTransportSocket(root, "", s);
+  if (has("transport_socket") && !has("@type")) {
+    if (!expectFields(root, "", {"transport_socket"})) return false;
+    const YamlNode* block = field(root, "transport_socket");
+    if (block == nullptr) return fail(root, join("", root.children[0].key), "is empty");
+    return parseTransportSocket(*block, join("", block->key), s);
+  }
+  if (const YamlNode* type = root.find("@type"); type != nullptr && type->isScalar()) {
+    const std::string_view url = type->value;
+    if (url.size() > kTapConfigType.size() && url.ends_with(kTapConfigType) &&
+        url[url.size() - kTapConfigType.size() - 1] == '/') {
+      return parseTapConfig(root, "", true, s);
+    }
+    if (url.size() > kTapType.size() && url.ends_with(kTapType) && url[url.size() - kTapType.size() - 1] == '/') {
+      return parseTap(root, "", s);
+    }
+    return fail(*type, "@type",
+                quoteForMessage(url) + " is not type.googleapis.com/" + std::string(kTapType) + " (or " +
+                    std::string(kTapConfigType) + ")");
+  }
+  if (has("match") || has("match_config") || has("output_config") || has("tap_enabled")) {
+    return parseTapConfig(root, "", false, s);
+  }
+  return fail(root, "",
+              "not an Envoy tap configuration: expected the tap transport_socket block, its "
+              "typed_config (envoy.extensions.transport_sockets.tap.v3.Tap) or a TapConfig "
+              "(match + output_config)");
+}
+
+// config.core.v3.TransportSocket.
+bool Mapper::parseTransportSocket(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
+  if (!expectFields(node, path, {"name", "typed_config"})) return false;
+  if (const YamlNode* name = field(node, "name")) {
+    if (!name->isScalar() || name->value != kTapSocketName) {
+      return fail(*name, join(path, name->key),
+                  (name->isScalar() ? quoteForMessage(name->value) : std::string("this")) +
+                      " is not the tap transport socket (" + std::string(kTapSocketName) + ")");
+    }
+  }
+  const YamlNode* typed = field(node, "typed_config");
+  if (typed == nullptr) {
+    return fail(node, path, "missing typed_config (envoy.extensions.transport_sockets.tap.v3.Tap)");
+  }
+  return parseTap(*typed, join(path, typed->key), s);
+}
+
+// extensions.transport_sockets.tap.v3.Tap (usually an Any with "@type").
+bool Mapper::parseTap(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
+  if (!expectFields(node, path, {"@type", "common_config", "transport_socket", "socket_tap_config"})) {
+    return false;
+  }
+  if (const YamlNode* type = field(node, "@type")) {
+    if (!checkType(*type, join(path, type->key), kTapType)) return false;
+  }
+  // transport_socket: the wrapped socket (raw_buffer, tls): ignored, the
+  // program does its own TLS.
+  if (const YamlNode* socket = field(node, "socket_tap_config")) {
+    const std::string socket_path = join(path, socket->key);
+    if (!expectFields(*socket, socket_path, {"set_connection_per_event", "stats_prefix"})) return false;
+    if (const YamlNode* per_event = field(*socket, "set_connection_per_event")) {
+      if (!readBool(*per_event, join(socket_path, per_event->key), &s->connection_per_event)) return false;
+    }
+    if (const YamlNode* stats = field(*socket, "stats_prefix")) {
+      std::string ignored;  // tapshim keeps no stats
+      if (!readString(*stats, join(socket_path, stats->key), &ignored)) return false;
+    }
+  }
+  const YamlNode* common = field(node, "common_config");
+  if (common == nullptr) return fail(node, path, "missing common_config (Envoy requires it)");
+  const std::string common_path = join(path, common->key);
+  if (!expectFields(*common, common_path, {"admin_config", "static_config"})) return false;
+  bool ok = true;
+  const YamlNode* config = only(*common, common_path, {"admin_config", "static_config"}, "common_config", &ok);
+  if (!ok) return false;
+  if (config == nullptr) return fail(*common, common_path, "missing static_config");
+  if (sameField(config->key, "admin_config")) {
+    return fail(*config, join(common_path, config->key),
+                "is not supported: tapshim has no admin endpoint to receive a tap request; use "
+                "static_config");
+  }
+  return parseTapConfig(*config, join(common_path, config->key), false, s);
+}
+
+// config.tap.v3.TapConfig. `typed`: an Any at the top level ("@type" allowed).
+bool Mapper::parseTapConfig(const YamlNode& node, const std::string& path, bool typed, EnvoyTapSettings* s) {
+  if (typed) {
+    if (!expectFields(node, path, {"@type", "match_config", "output_config", "tap_enabled", "match"})) {
+      return false;
+    }
+    if (!checkType(*node.find("@type"), "@type", kTapConfigType)) return false;
+  } else if (!expectFields(node, path, {"match_config", "output_config", "tap_enabled", "match"})) {
+    return false;
+  }
+  // tap_enabled: Envoy's socket tap does not evaluate it; neither does tapshim.
+  if (const YamlNode* enabled = field(node, "tap_enabled"); enabled != nullptr && !enabled->isMap()) {
+    return fail(*enabled, join(path, enabled->key), "expected a RuntimeFractionalPercent mapping");
+  }
+  // `match` is used when set; otherwise the deprecated match_config (Envoy).
+  const YamlNode* match = field(node, "match");
+  const YamlNode* match_config = field(node, "match_config");
+  if (match == nullptr && match_config == nullptr) {
+    return fail(node, path, "missing match (or match_config): Envoy rejects a tap config without one; "
+                            "use 'match: {any_match: true}' to tap every connection");
+  }
+  if (match != nullptr && match_config != nullptr) {
+    bool ignored = false;  // checked for shape only: Envoy uses `match`
+    if (!evalMatch(*match_config, join(path, match_config->key), 0, false, &ignored)) return false;
+  }
+  const YamlNode* used = match != nullptr ? match : match_config;
+  if (!evalMatch(*used, join(path, used->key), 0, true, &s->match_all)) return false;
+
+  const YamlNode* output = field(node, "output_config");
+  if (output == nullptr) return fail(node, path, "missing output_config (Envoy requires it)");
+  return parseOutputConfig(*output, join(path, output->key), s);
+}
+
+// A MatchPredicate folded to a constant. `used`: false for a match_config
+// that `match` overrides (HTTP matchers are then harmless).
+bool Mapper::evalMatch(const YamlNode& node, const std::string& path, int depth, bool used, bool* result) {
+  if (depth > kMaxYamlDepth) return fail(node, path, "match predicates nested too deeply");
+  const Names kRules = {"or_match",
+                                   "and_match",
+                                   "not_match",
+                                   "any_match",
+                                   "http_request_headers_match",
+                                   "http_request_trailers_match",
+                                   "http_response_headers_match",
+                                   "http_response_trailers_match",
+                                   "http_request_generic_body_match",
+                                   "http_response_generic_body_match"};
+  if (!expectFields(node, path, kRules)) return false;
+  bool ok = true;
+  const YamlNode* rule = only(node, path, kRules, "a match predicate", &ok);
+  if (!ok) return false;
+  if (rule == nullptr) {
+    return fail(node, path, "needs one rule: any_match, and_match, or_match or not_match");
+  }
+  const std::string rule_path = join(path, rule->key);
+  for (std::string_view http : kHttpMatchers) {
+    if (!sameField(rule->key, http)) continue;
+    if (!used) return true;
+    return fail(*rule, rule_path,
+                "is an HTTP matcher, which can never match a socket (Envoy's socket tap evaluates "
+                "only any_match and and_match/or_match/not_match of it)");
+  }
+  if (sameField(rule->key, "any_match")) {
+    bool any = false;
+    if (!readBool(*rule, rule_path, &any)) return false;
+    if (!any) {
+      return fail(*rule, rule_path,
+                  "must be true (as in Envoy); to tap nothing use 'not_match: {any_match: true}'");
+    }
+    *result = true;
+    return true;
+  }
+  if (sameField(rule->key, "not_match")) {
+    bool inner = false;
+    if (!evalMatch(*rule, rule_path, depth + 1, used, &inner)) return false;
+    *result = !inner;
+    return true;
+  }
+  // and_match / or_match: a MatchSet.
+  const bool is_and = sameField(rule->key, "and_match");
+  if (!expectFields(*rule, rule_path, {"rules"})) return false;
+  const YamlNode* rules = field(*rule, "rules");
+  const std::string rules_path = rules != nullptr ? join(rule_path, rules->key) : join(rule_path, "rules");
+  if (rules == nullptr || !rules->isSequence()) {
+    return fail(rules != nullptr ? *rules : *rule, rules_path, "expected a sequence of match predicates");
+  }
+  if (rules->children.size() < 2) {
+    return fail(*rules, rules_path, "needs at least 2 rules (as Envoy)");
+  }
+  bool value = is_and;
+  for (size_t i = 0; i < rules->children.size(); ++i) {
+    bool item = false;
+    if (!evalMatch(rules->children[i], rules_path + "[" + std::to_string(i) + "]", depth + 1, used, &item)) {
+      return false;
+    }
+    value = is_and ? (value && item) : (value || item);
+  }
+  *result = value;
+  return true;
+}
+
+bool Mapper::parseOutputConfig(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
+  if (!expectFields(node, path, {"sinks", "max_buffered_rx_bytes", "max_buffered_tx_bytes", "streaming",
+                                 "min_streamed_sent_bytes"})) {
+    return false;
+  }
+  const YamlNode* sinks = field(node, "sinks");
+  if (sinks == nullptr) return fail(node, path, "missing sinks: tapshim needs one file_per_tap sink");
+  const std::string sinks_path = join(path, sinks->key);
+  if (!sinks->isSequence()) return fail(*sinks, sinks_path, "expected a sequence of sinks");
+  if (sinks->children.empty()) return fail(*sinks, sinks_path, "has no sink: tapshim needs one file_per_tap sink");
+  if (sinks->children.size() > 1) {
+    return fail(sinks->children[1], sinks_path + "[1]", "a second sink: Envoy and tapshim take exactly one");
+  }
+  if (!parseSink(sinks->children[0], sinks_path + "[0]", s)) return false;
+
+  struct Limit {
+    std::string_view name;
+    std::optional<uint32_t>* out;
+  };
+  const Limit limits[] = {{"max_buffered_rx_bytes", &s->max_buffered_rx_bytes},
+                          {"max_buffered_tx_bytes", &s->max_buffered_tx_bytes},
+                          {"min_streamed_sent_bytes", &s->min_streamed_sent_bytes}};
+  for (const Limit& limit : limits) {
+    if (const YamlNode* value = field(node, limit.name)) {
+      if (!readUint32(*value, join(path, value->key), limit.out)) return false;
+    }
+  }
+  if (const YamlNode* streaming = field(node, "streaming")) {
+    if (!readBool(*streaming, join(path, streaming->key), &s->streaming)) return false;
+  }
+  return true;
+}
+
+bool Mapper::parseSink(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
+  const Names kTypes = {"streaming_admin", "file_per_tap", "streaming_grpc", "buffered_admin",
+                                   "custom_sink"};
+  if (!expectFields(node, path, {"format", "streaming_admin", "file_per_tap", "streaming_grpc",
+                                 "buffered_admin", "custom_sink"})) {
+    return false;
+  }
+  if (const YamlNode* format = field(node, "format")) {
+    if (!readFormat(*format, join(path, format->key), &s->format)) return false;
+    s->format_given = true;
+  }
+  bool ok = true;
+  const YamlNode* sink = only(node, path, kTypes, "a sink", &ok);
+  if (!ok) return false;
+  if (sink == nullptr) return fail(node, path, "missing file_per_tap (the one sink type tapshim writes)");
+  const std::string sink_path = join(path, sink->key);
+  if (sameField(sink->key, "streaming_admin") || sameField(sink->key, "buffered_admin")) {
+    return fail(*sink, sink_path,
+                "admin sinks need Envoy's admin endpoint, which tapshim does not have; use file_per_tap");
+  }
+  if (sameField(sink->key, "streaming_grpc")) {
+    return fail(*sink, sink_path, "gRPC sinks are not supported (Envoy does not implement them either); "
+                                  "use file_per_tap");
+  }
+  if (sameField(sink->key, "custom_sink")) {
+    return fail(*sink, sink_path, "custom sinks are not supported; use file_per_tap");
+  }
+  if (!expectFields(*sink, sink_path, {"path_prefix"})) return false;
+  const YamlNode* prefix = field(*sink, "path_prefix");
+  if (prefix == nullptr) return fail(*sink, sink_path, "missing path_prefix");
+  const std::string prefix_path = join(sink_path, prefix->key);
+  if (!readString(*prefix, prefix_path, &s->path_prefix)) return false;
+  if (s->path_prefix.empty()) return fail(*prefix, prefix_path, "is empty");
+  return true;
+}
+
+}  // namespace
+
+std::optional<EnvoyTapSettings> parseEnvoyTapConfig(std::string_view text, std::string* error,
+                                                    std::string_view source) {
+  YamlError yaml_error;
+  const std::optional<YamlNode> root = parseYaml(text, &yaml_error);
+  if (!root.has_value()) {
+    if (error != nullptr) {
+      *error = std::string(source) + ":" + std::to_string(yaml_error.line) + ": " + yaml_error.message;
+    }
+    return std::nullopt;
+  }
+  EnvoyTapSettings settings;
+  Mapper mapper(source, error);
+  if (!mapper.parseRoot(*root, &settings)) return std::nullopt;
+  return settings;
+}
+
+std::optional<EnvoyTapSettings> loadEnvoyTapConfig(const char* path, std::string* error) {
+  auto failWith = [&](const std::string& problem) -> std::optional<EnvoyTapSettings> {
+    if (error != nullptr) *error = std::string(path != nullptr ? path : "") + ": " + problem;
+    return std::nullopt;
+  };
+  if (path == nullptr || path[0] == '\0') return failWith("no file named");
+  const long fd = os::openFile(path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return failWith(std::string("cannot open: ") + os::errorText(static_cast<int>(-fd)));
+  std::string text;
+  char buffer[4096];
+  long result = 0;
+  while (true) {
+    result = os::readAt(static_cast<int>(fd), buffer, sizeof(buffer), static_cast<int64_t>(text.size()));
+    if (result == -EINTR) continue;
+    if (result <= 0) break;
+    text.append(buffer, static_cast<size_t>(result));
+    if (text.size() > kMaxEnvoyTapConfigBytes) break;
+  }
+  os::closeFd(static_cast<int>(fd));
+  if (result < 0) return failWith(std::string("cannot read: ") + os::errorText(static_cast<int>(-result)));
+  if (text.size() > kMaxEnvoyTapConfigBytes) return failWith("larger than 1 MiB: not a tap configuration");
+  return parseEnvoyTapConfig(text, error, path);
+}
+
+}  // namespace tapshim::core

@@ -1,0 +1,45 @@
+// Envoy's buffered socket tap (envoy-tap-format.md 3.2): every event of a
+// connection is kept, within per-direction byte budgets, and one
+// TraceWrapper{socket_buffered_trace} is written when the connection ends.
+#pragma once
+
+#include <cstdint>
+
+#include "tap_core/trace/event_log.h"
+#include "tap_core/tapper/tapper.h"
+
+namespace tapshim::core {
+
+class BufferedTapper final : public PerSocketTapper {
+ public:
+  BufferedTapper(const TapperContext& context, uint64_t trace_id);
+
+  // PerSocketTapper
+  void onRead(const IoSlices& data) override;
+  void onWrite(const IoSlices& data) override;
+  void onGap(Direction direction) override;
+  void onHalfClose() override;
+  void onClose(const ConnectionInfo& connection) override;
+  void onHandedOver(const ConnectionInfo& connection) override;
+  void onTlsStarted() override;
+
+  uint64_t traceId() const { return trace_id_; }
+
+ private:
+  void record(Direction direction, const IoSlices& data);
+  int64_t nextTimestamp();
+  void submit(const ConnectionInfo& connection);
+
+  const TapperContext& context_;
+  uint64_t trace_id_;
+  EventLog events_;
+  // Bytes of each direction's budget used, and whether it ran out
+  // (read_truncated / write_truncated): indexed by Direction.
+  uint64_t used_[2] = {0, 0};
+  bool truncated_[2] = {false, false};
+  // No floor before the first event: a clock before the epoch is kept.
+  int64_t last_timestamp_ = INT64_MIN;
+  bool closed_ = false;
+};
+
+}  // namespace tapshim::core

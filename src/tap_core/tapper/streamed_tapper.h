@@ -1,0 +1,88 @@
+// Envoy's streamed socket tap (envoy-tap-format.md 3.3, 3.4): a first
+// segment with the connection, then either one message per event (each
+// event cut to the max_buffered limits) or, with min_streamed_sent_bytes,
+// batches of whole events; a closed event at the end. Every event carries
+// seq_num: one counter for both directions, from 1, advanced by each
+// call's full byte count; the closed event takes the counter plus one.
+//
+// Each message reaches the kernel (one writev(2): the encoded fields, and
+// long event data straight from the program's buffer or the batch, never
+// copied again) before the hooked call that produced it returns, so a
+// killed program loses nothing it had been told was done; batched messages
+// wait for the threshold, the 15-second age, the close or the process's
+// exit.
+#pragma once
+
+#include <cstdint>
+
+#include "tap_core/trace/event_log.h"
+#include "tap_core/encoder/message_parts.h"
+#include "tap_core/tapper/tapper.h"
+
+namespace tapshim::core {
+
+class StreamedTapper final : public PerSocketTapper {
+ public:
+  static constexpr int64_t kBatchAgeSeconds = 15;  // Envoy's hard-coded aged duration
+
+  StreamedTapper(const TapperContext& context, uint64_t trace_id);
+  ~StreamedTapper() override;
+
+  // PerSocketTapper
+  void onEstablished(const ConnectionInfo& connection) override;
+  void onRead(const IoSlices& data) override;
+  void onWrite(const IoSlices& data) override;
+  void onGap(Direction direction) override;
+  void onHalfClose() override {}  // the last write was already written
+  void onClose(const ConnectionInfo& connection) override;
+  void onHandedOver(const ConnectionInfo& connection) override;
+  void onTlsStarted() override;
+
+  uint64_t traceId() const { return trace_id_; }
+
+ private:
+  bool batched() const { return context_.min_streamed_sent_bytes > 0; }
+  void record(EventKind kind, const IoSlices& data, bool gap);
+  // Sends (or, batched, queues) one event that is ready to go.
+  void emit(const EventView& event);
+  // The held events are not TLS after all: send them, in order.
+  void releaseHeld();
+  void start(const ConnectionInfo& connection);
+  void submitEvent(const EventView& event);
+  void submitPending();
+  // Encodes and writes one segment; opens the file on first use.
+  void submit(const SegmentData& segment);
+  // Writes the message in parts_.
+  bool writeMessage();
+  int64_t nextTimestamp();
+
+  const TapperContext& context_;
+  uint64_t trace_id_;
+  ConnectionInfo connection_;
+  int token_ = -1;
+  bool started_ = false;
+  bool closed_ = false;
+  bool lost_ = false;  // the file could not be created: nothing more to write
+  uint64_t next_seq_ = 1;
+  int64_t last_timestamp_ = INT64_MIN;
+  // A connection whose first bytes are a TLS handshake record may turn out
+  // to run TLS in a memory-BIO program (the socket's bytes are then TLS
+  // records, and the TLS hooks bring the plaintext): its events are held
+  // until onTlsStarted drops them, or, past kMaxHeldBytes or at close,
+  // sent after all.
+  static constexpr uint64_t kMaxHeldBytes = 64 * 1024;
+  enum class Sniff : uint8_t { kFirstEvent, kHolding, kDone };
+  Sniff sniff_ = Sniff::kFirstEvent;
+  EventLog held_;
+  uint64_t held_bytes_ = 0;
+  // Batched mode: events waiting for the threshold.
+  EventLog pending_;
+  // The message being written: its encoded fields in scratch_, pointed
+  // at by parts_ together with the event data. Both kept for the next.
+  ByteBuffer scratch_;
+  MessageParts parts_;
+  uint64_t pending_bytes_ = 0;
+  int64_t pending_first_timestamp_ = 0;
+};
+
+}  // namespace tapshim::core

@@ -1,0 +1,34 @@
+// tap2pcap's command line:
+//   tap2pcap [--envoy-compat] [--old-connection-numbering] IN OUT
+//   tap2pcap [--envoy-compat] [--old-connection-numbering] -o OUT IN...
+// Flags are spelled with dashes; "--" ends them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tools/capture/capture_writer.h"
+
+namespace tapshim::tap2pcap {
+
+struct Options {
+  bool envoy_compat = false;
+  bool old_connection_numbering = false;
+  bool help = false;
+  std::vector<std::string> inputs;
+  std::string output;
+  CaptureFormat output_format = CaptureFormat::kPcapng;
+};
+
+// @return the options, or an error to print with the usage.
+absl::StatusOr<Options> parseCommandLine(int argc, const char* const* argv);
+
+// ".pcap" is classic pcap; ".pcapng" and a name without extension pcapng;
+// any other extension is an error (a typo should not silently pick one).
+absl::StatusOr<CaptureFormat> captureFormatForPath(std::string_view path);
+
+extern const char kUsage[];
+
+}  // namespace tapshim::tap2pcap

@@ -1,0 +1,18 @@
+#include "tools/tap2pcap/conversation.h"
+
+#include "tools/tap2pcap/envoy_compat_conversation.h"
+#include "tools/tap2pcap/tcp_conversation.h"
+
+namespace tapshim::tap2pcap {
+
+std::unique_ptr<Conversation> makeConversation(PacketStyle style,
+                                               const ConversationEndpoints& endpoints,
+                                               std::string connection_comment,
+                                               CaptureWriter* writer) {
+  if (style == PacketStyle::kEnvoyCompat) {
+    return std::make_unique<EnvoyCompatConversation>(endpoints, writer);
+  }
+  return std::make_unique<TcpConversation>(endpoints, std::move(connection_comment), writer);
+}
+
+}  // namespace tapshim::tap2pcap
