@@ -1,3 +1,11 @@
+// src/tap_core/config/: reading the configuration, once, at start-up.
+// The environment is copied in one place (environment.h); Config (this
+// file) is the immutable result, built by a pure function from it and
+// from an Envoy tap config if TAP_CONFIG names one (envoy_tap_config.h,
+// reading Envoy's field rules through envoy_fields.h, on the libc-only
+// YAML/JSON parser of yaml_scanner.h and yaml_parser.h). Uses match/ (the
+// TAP_MATCH program is part of the config) and base/.
+//
 // tapshim's settings, parsed once from the environment by a pure function.
 #pragma once
 

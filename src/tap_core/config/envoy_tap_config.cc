@@ -3,12 +3,11 @@
 #include <fcntl.h>
 
 #include <cerrno>
-#include <initializer_list>
 #include <utility>
-#include <vector>
 
 #include "tap_core/base/ascii.h"
 #include "tap_core/base/os.h"
+#include "tap_core/config/envoy_fields.h"
 #include "tap_core/config/yaml_parser.h"
 
 namespace tapshim::core {
@@ -18,8 +17,6 @@ constexpr std::string_view kTapType = "envoy.extensions.transport_sockets.tap.v3
 constexpr std::string_view kTapConfigType = "envoy.config.tap.v3.TapConfig";
 constexpr std::string_view kTapSocketName = "envoy.transport_sockets.tap";
 
-using Names = std::initializer_list<std::string_view>;
-
 // Envoy's MatchPredicate rules that look at HTTP and never fire on a socket.
 constexpr std::string_view kHttpMatchers[] = {
     "http_request_headers_match",      "http_request_trailers_match",
@@ -27,265 +24,35 @@ constexpr std::string_view kHttpMatchers[] = {
     "http_request_generic_body_match", "http_response_generic_body_match",
 };
 
-// protobuf's json_name: snake_case to lowerCamelCase.
-std::string camelCase(std::string_view snake) {
-  std::string camel;
-  bool upper = false;
-  for (char c : snake) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    upper = false;
-    camel.push_back(c);
-  }
-  return camel;
+// Whether the type URL `url` is `<anything>/<type>`.
+bool isTypeUrlOf(std::string_view url, std::string_view type) {
+  return url.size() > type.size() && url.ends_with(type) &&
+         url[url.size() - type.size() - 1] == '/';
 }
 
-bool sameField(std::string_view key, std::string_view snake) {
-  return key == snake || key == camelCase(snake);
-}
-
-// A key as a path component: as written when it is a plain name, quoted
-// (and escaped) otherwise, so that a message stays on one line.
-std::string join(const std::string& path, std::string_view key) {
-  bool plain = !key.empty() && key.size() <= 60;
-  for (char c : key) {
-    const bool name_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                           c == '_' || c == '@' || c == '-';
-    if (!name_char) plain = false;
-  }
-  const std::string part = plain ? std::string(key) : quoteForMessage(key);
-  if (path.empty()) return part;
-  return path + "." + part;
-}
-
-std::string listNames(Names names) {
-  std::string text;
-  for (std::string_view name : names) {
-    if (!text.empty()) text += ", ";
-    text += name;
-  }
-  return text;
-}
-
-// A decimal number that must be a whole number in [0, limit]: digits, an
-// optional fraction and exponent (protobuf's JSON parser takes 1024.0 and
-// 1e3 for an integer field). Returns an empty string or the problem.
-std::string parseWholeNumber(std::string_view text, uint64_t limit, uint64_t* value) {
-  if (!text.empty() && text[0] == '-') return "must not be negative";
-  size_t i = 0;
-  std::string digits;
-  size_t int_digits = 0, frac_digits = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') digits.push_back(text[i++]), ++int_digits;
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') digits.push_back(text[i++]), ++frac_digits;
-  }
-  if (int_digits + frac_digits == 0) return "is not a number";
-  int64_t exponent = 0;
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    bool negative = false;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
-    if (i == text.size()) return "is not a number";
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (exponent < 1000000) exponent = exponent * 10 + (text[i] - '0');
-      ++i;
-    }
-    if (negative) exponent = -exponent;
-  }
-  if (i != text.size()) return "is not a number";
-  exponent -= static_cast<int64_t>(frac_digits);
-  while (exponent < 0 && !digits.empty() && digits.back() == '0') {
-    digits.pop_back();
-    ++exponent;
-  }
-  size_t first = 0;
-  while (first < digits.size() && digits[first] == '0') ++first;
-  digits.erase(0, first);
-  if (digits.empty()) {
-    *value = 0;
-    return {};
-  }
-  if (exponent < 0) return "must be a whole number";
-  if (static_cast<int64_t>(digits.size()) + exponent > 20) return "is out of range (0 to " + std::to_string(limit) + ")";
-  uint64_t result = 0;
-  auto push = [&](int digit) {
-    const auto d = static_cast<uint64_t>(digit);
-    if (d > limit || result > (limit - d) / 10) return false;
-    result = result * 10 + static_cast<uint64_t>(digit);
-    return true;
-  };
-  for (char c : digits) {
-    if (!push(c - '0')) return "is out of range (0 to " + std::to_string(limit) + ")";
-  }
-  for (int64_t e = 0; e < exponent; ++e) {
-    if (!push(0)) return "is out of range (0 to " + std::to_string(limit) + ")";
-  }
-  *value = result;
-  return {};
-}
-
-class Mapper {
+// Envoy's tap messages to settings: one method per message, from the
+// outermost block the file may hold down to the sink.
+class Mapper : public EnvoyFieldReader {
  public:
-  Mapper(std::string_view source, std::string* error) : source_(source), error_(error) {}
+  Mapper(std::string_view source, std::string* error) : EnvoyFieldReader(source, error) {}
 
   bool parseRoot(const YamlNode& root, EnvoyTapSettings* settings);
 
  private:
-  bool fail(int line, const std::string& path, const std::string& problem) {
-    if (error_ != nullptr) {
-      std::string text = std::string(source_) + ":" + std::to_string(line) + ": ";
-      if (!path.empty()) text += path + ": ";
-      text += problem;
-      *error_ = std::move(text);
-    }
-    return false;
-  }
-  bool fail(const YamlNode& node, const std::string& path, const std::string& problem) {
-    return fail(node.reportLine(), path, problem);
-  }
-
-  bool expectFields(const YamlNode& node, const std::string& path, Names names);
-  static const YamlNode* field(const YamlNode& node, std::string_view snake);
-  const YamlNode* only(const YamlNode& node, const std::string& path, Names names,
-                       std::string_view what, bool* ok);
-
-  bool checkType(const YamlNode& node, const std::string& path, std::string_view expected);
-  bool readString(const YamlNode& node, const std::string& path, std::string* out);
-  bool readBool(const YamlNode& node, const std::string& path, bool* out);
-  bool readUint32(const YamlNode& node, const std::string& path, std::optional<uint32_t>* out);
   bool readFormat(const YamlNode& node, const std::string& path, OutputFormat* out);
 
+  bool parseTypedRoot(const YamlNode& root, const YamlNode& type, EnvoyTapSettings* s);
   bool parseTransportSocket(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
   bool parseTap(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
+  bool parseSocketTapConfig(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
   bool parseTapConfig(const YamlNode& node, const std::string& path, bool typed, EnvoyTapSettings* s);
   bool evalMatch(const YamlNode& node, const std::string& path, int depth, bool used, bool* result);
+  bool evalMatchSet(const YamlNode& rule, const std::string& rule_path, int depth, bool used,
+                    bool* result);
   bool parseOutputConfig(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
   bool parseSink(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
-
-  std::string_view source_;
-  std::string* error_;
+  bool parseFilePerTap(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
 };
-
-// `node` must be a mapping whose keys are all in `names` (either spelling),
-// each given once.
-bool Mapper::expectFields(const YamlNode& node, const std::string& path, Names names) {
-  if (!node.isMap()) return fail(node, path, "expected a mapping of fields ({...})");
-  std::vector<const YamlNode*> seen(names.size(), nullptr);
-  for (const YamlNode& child : node.children) {
-    size_t index = 0;
-    for (std::string_view name : names) {
-      if (sameField(child.key, name)) break;
-      ++index;
-    }
-    if (index == names.size()) {
-      return fail(child, join(path, child.key),
-                  "unknown field (Envoy rejects unknown fields; expected one of: " + listNames(names) + ")");
-    }
-    if (seen[index] != nullptr) {
-      return fail(child, join(path, child.key),
-                  "field given twice (as " + quoteForMessage(seen[index]->key) + " and " +
-                      quoteForMessage(child.key) + ")");
-    }
-    seen[index] = &child;
-  }
-  return true;
-}
-
-// The child named `snake` (or its lowerCamelCase form), or nullptr when it
-// is absent or null (protobuf's JSON parser treats null as unset).
-const YamlNode* Mapper::field(const YamlNode& node, std::string_view snake) {
-  for (const YamlNode& child : node.children) {
-    if (sameField(child.key, snake)) return child.isNull() ? nullptr : &child;
-  }
-  return nullptr;
-}
-
-// For a oneof: the one set field among `names`, nullptr if none (ok stays
-// true), or an error if several are set.
-const YamlNode* Mapper::only(const YamlNode& node, const std::string& path, Names names,
-                             std::string_view what, bool* ok) {
-  const YamlNode* found = nullptr;
-  for (const YamlNode& child_node : node.children) {  // document order
-    if (child_node.isNull()) continue;
-    bool listed = false;
-    for (std::string_view name : names) listed = listed || sameField(child_node.key, name);
-    if (!listed) continue;
-    const YamlNode* child = &child_node;
-    if (found != nullptr) {
-      *ok = fail(*child, path,
-                 "sets both " + quoteForMessage(found->key) + " and " + quoteForMessage(child->key) +
-                     "; " + std::string(what) + " takes exactly one");
-      return nullptr;
-    }
-    found = child;
-  }
-  *ok = true;
-  return found;
-}
-
-// An Any's "@type": `<anything>/<expected>`.
-bool Mapper::checkType(const YamlNode& node, const std::string& path, std::string_view expected) {
-  if (!node.isScalar()) return fail(node, path, "expected a type URL");
-  const std::string_view url = node.value;
-  const size_t slash = url.rfind('/');
-  if (slash == std::string_view::npos || slash == 0 || url.substr(slash + 1) != expected) {
-    return fail(node, path,
-                quoteForMessage(url) + " is not type.googleapis.com/" + std::string(expected));
-  }
-  return true;
-}
-
-bool Mapper::readString(const YamlNode& node, const std::string& path, std::string* out) {
-  if (!node.isScalar()) return fail(node, path, "expected a string");
-  if (node.value.find('\0') != std::string::npos) return fail(node, path, "contains a NUL character");
-  *out = node.value;
-  return true;
-}
-
-// YAML's booleans as Envoy reads them (yaml-cpp: true/false, yes/no, on/off,
-// y/n, in lower, Capitalised or UPPER case); JSON's true/false.
-bool Mapper::readBool(const YamlNode& node, const std::string& path, bool* out) {
-  if (node.isScalar()) {
-    static constexpr std::string_view kTrue[] = {"true", "yes", "on", "y"};
-    static constexpr std::string_view kFalse[] = {"false", "no", "off", "n"};
-    const std::string& v = node.value;
-    auto matches = [&](std::string_view word) {
-      if (v == word) return true;
-      if (v.size() != word.size() || v.empty()) return false;
-      std::string capital(word), upper(word);
-      capital[0] = static_cast<char>(capital[0] - 'a' + 'A');
-      for (char& c : upper) c = static_cast<char>(c - 'a' + 'A');
-      return v == capital || v == upper;
-    };
-    for (std::string_view word : kTrue) {
-      if (matches(word)) return *out = true, true;
-    }
-    for (std::string_view word : kFalse) {
-      if (matches(word)) return *out = false, true;
-    }
-  }
-  return fail(node, path, (node.isScalar() ? quoteForMessage(node.value) + " is not" : std::string("expected")) +
-                              " true or false");
-}
-
-// A UInt32Value: the number itself (quoted or not, as protobuf's JSON).
-bool Mapper::readUint32(const YamlNode& node, const std::string& path, std::optional<uint32_t>* out) {
-  if (node.isMap()) {
-    return fail(node, path,
-                "expected a number: a UInt32Value is written as the number itself (e.g. 1024), "
-                "as Envoy requires");
-  }
-  if (!node.isScalar()) return fail(node, path, "expected a number");
-  uint64_t value = 0;
-  const std::string problem = parseWholeNumber(node.value, UINT32_MAX, &value);
-  if (!problem.empty()) return fail(node, path, quoteForMessage(node.value) + " " + problem);
-  *out = static_cast<uint32_t>(value);
-  return true;
-}
 
 bool Mapper::readFormat(const YamlNode& node, const std::string& path, OutputFormat* out) {
   static constexpr std::pair<std::string_view, OutputFormat> kFormats[] = {
@@ -335,17 +102,7 @@ bool Mapper::parseRoot(const YamlNode& root, EnvoyTapSettings* s) {
     return parseTransportSocket(*block, join("", block->key), s);
   }
   if (const YamlNode* type = root.find("@type"); type != nullptr && type->isScalar()) {
-    const std::string_view url = type->value;
-    if (url.size() > kTapConfigType.size() && url.ends_with(kTapConfigType) &&
-        url[url.size() - kTapConfigType.size() - 1] == '/') {
-      return parseTapConfig(root, "", true, s);
-    }
-    if (url.size() > kTapType.size() && url.ends_with(kTapType) && url[url.size() - kTapType.size() - 1] == '/') {
-      return parseTap(root, "", s);
-    }
-    return fail(*type, "@type",
-                quoteForMessage(url) + " is not type.googleapis.com/" + std::string(kTapType) + " (or " +
-                    std::string(kTapConfigType) + ")");
+    return parseTypedRoot(root, *type, s);
   }
   if (has("match") || has("match_config") || has("output_config") || has("tap_enabled")) {
     return parseTapConfig(root, "", false, s);
@@ -354,6 +111,16 @@ bool Mapper::parseRoot(const YamlNode& root, EnvoyTapSettings* s) {
               "not an Envoy tap configuration: expected the tap transport_socket block, its "
               "typed_config (envoy.extensions.transport_sockets.tap.v3.Tap) or a TapConfig "
               "(match + output_config)");
+}
+
+// A top-level Any: a Tap or a TapConfig, as its "@type" (`type`) says.
+bool Mapper::parseTypedRoot(const YamlNode& root, const YamlNode& type, EnvoyTapSettings* s) {
+  const std::string_view url = type.value;
+  if (isTypeUrlOf(url, kTapConfigType)) return parseTapConfig(root, "", true, s);
+  if (isTypeUrlOf(url, kTapType)) return parseTap(root, "", s);
+  return fail(type, "@type",
+              quoteForMessage(url) + " is not type.googleapis.com/" + std::string(kTapType) + " (or " +
+                  std::string(kTapConfigType) + ")");
 }
 
 // config.core.v3.TransportSocket.
@@ -384,15 +151,7 @@ bool Mapper::parseTap(const YamlNode& node, const std::string& path, EnvoyTapSet
   // transport_socket: the wrapped socket (raw_buffer, tls): ignored, the
   // program does its own TLS.
   if (const YamlNode* socket = field(node, "socket_tap_config")) {
-    const std::string socket_path = join(path, socket->key);
-    if (!expectFields(*socket, socket_path, {"set_connection_per_event", "stats_prefix"})) return false;
-    if (const YamlNode* per_event = field(*socket, "set_connection_per_event")) {
-      if (!readBool(*per_event, join(socket_path, per_event->key), &s->connection_per_event)) return false;
-    }
-    if (const YamlNode* stats = field(*socket, "stats_prefix")) {
-      std::string ignored;  // tapshim keeps no stats
-      if (!readString(*stats, join(socket_path, stats->key), &ignored)) return false;
-    }
+    if (!parseSocketTapConfig(*socket, join(path, socket->key), s)) return false;
   }
   const YamlNode* common = field(node, "common_config");
   if (common == nullptr) return fail(node, path, "missing common_config (Envoy requires it)");
@@ -408,6 +167,20 @@ bool Mapper::parseTap(const YamlNode& node, const std::string& path, EnvoyTapSet
                 "static_config");
   }
   return parseTapConfig(*config, join(common_path, config->key), false, s);
+}
+
+// extensions.transport_sockets.tap.v3.SocketTapConfig.
+bool Mapper::parseSocketTapConfig(const YamlNode& node, const std::string& path,
+                                  EnvoyTapSettings* s) {
+  if (!expectFields(node, path, {"set_connection_per_event", "stats_prefix"})) return false;
+  if (const YamlNode* per_event = field(node, "set_connection_per_event")) {
+    if (!readBool(*per_event, join(path, per_event->key), &s->connection_per_event)) return false;
+  }
+  if (const YamlNode* stats = field(node, "stats_prefix")) {
+    std::string ignored;  // tapshim keeps no stats
+    if (!readString(*stats, join(path, stats->key), &ignored)) return false;
+  }
+  return true;
 }
 
 // config.tap.v3.TapConfig. `typed`: an Any at the top level ("@type" allowed).
@@ -488,13 +261,18 @@ bool Mapper::evalMatch(const YamlNode& node, const std::string& path, int depth,
     *result = !inner;
     return true;
   }
-  // and_match / or_match: a MatchSet.
-  const bool is_and = sameField(rule->key, "and_match");
-  if (!expectFields(*rule, rule_path, {"rules"})) return false;
-  const YamlNode* rules = field(*rule, "rules");
+  return evalMatchSet(*rule, rule_path, depth, used, result);
+}
+
+// and_match / or_match (`rule`): a MatchSet of at least two predicates.
+bool Mapper::evalMatchSet(const YamlNode& rule, const std::string& rule_path, int depth, bool used,
+                          bool* result) {
+  const bool is_and = sameField(rule.key, "and_match");
+  if (!expectFields(rule, rule_path, {"rules"})) return false;
+  const YamlNode* rules = field(rule, "rules");
   const std::string rules_path = rules != nullptr ? join(rule_path, rules->key) : join(rule_path, "rules");
   if (rules == nullptr || !rules->isSequence()) {
-    return fail(rules != nullptr ? *rules : *rule, rules_path, "expected a sequence of match predicates");
+    return fail(rules != nullptr ? *rules : rule, rules_path, "expected a sequence of match predicates");
   }
   if (rules->children.size() < 2) {
     return fail(*rules, rules_path, "needs at least 2 rules (as Envoy)");
@@ -571,10 +349,15 @@ bool Mapper::parseSink(const YamlNode& node, const std::string& path, EnvoyTapSe
   if (sameField(sink->key, "custom_sink")) {
     return fail(*sink, sink_path, "custom sinks are not supported; use file_per_tap");
   }
-  if (!expectFields(*sink, sink_path, {"path_prefix"})) return false;
-  const YamlNode* prefix = field(*sink, "path_prefix");
-  if (prefix == nullptr) return fail(*sink, sink_path, "missing path_prefix");
-  const std::string prefix_path = join(sink_path, prefix->key);
+  return parseFilePerTap(*sink, sink_path, s);
+}
+
+// config.tap.v3.FilePerTapSink.
+bool Mapper::parseFilePerTap(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
+  if (!expectFields(node, path, {"path_prefix"})) return false;
+  const YamlNode* prefix = field(node, "path_prefix");
+  if (prefix == nullptr) return fail(node, path, "missing path_prefix");
+  const std::string prefix_path = join(path, prefix->key);
   if (!readString(*prefix, prefix_path, &s->path_prefix)) return false;
   if (s->path_prefix.empty()) return fail(*prefix, prefix_path, "is empty");
   return true;

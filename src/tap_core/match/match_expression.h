@@ -1,3 +1,10 @@
+// src/tap_core/match/: TAP_MATCH, tcpdump's pcap-filter vocabulary for
+// connections. An expression is split into tokens (match_lexer.h), its
+// words named (match_keywords.h), parsed into a postfix program of terms
+// (match_parser.h, match_program.h, with addresses and ports read by
+// match_value.h), and evaluated here for each connection without
+// allocation or locks. Uses trace/ (addresses) and base/.
+//
 // TAP_MATCH: which connections to tap, as a tcpdump-style expression
 // (design.md §3). Parsed once at start-up; evaluated on every connect and
 // accept, inside the hooks, possibly from a signal handler: evaluate()

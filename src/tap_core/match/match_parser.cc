@@ -3,82 +3,12 @@
 #include <cstring>
 #include <vector>
 
+#include "tap_core/match/match_keywords.h"
 #include "tap_core/match/match_lexer.h"
 #include "tap_core/match/match_value.h"
 
 namespace tapshim::core::match {
 namespace {
-
-enum class Keyword : uint8_t {
-  kNone,  // not a keyword: a value
-  kTcp,
-  kIp,
-  kIp6,
-  kSrc,
-  kDst,
-  kHost,
-  kNet,
-  kPort,
-  kPortRange,
-  kUnix,
-  kInbound,
-  kOutbound,
-  kTls,
-  kProc,
-  kMask,
-};
-
-Keyword keywordOf(std::string_view word) {
-  static constexpr struct {
-    const char* text;
-    Keyword keyword;
-  } kKeywords[] = {
-      {"tcp", Keyword::kTcp},   {"ip", Keyword::kIp},           {"ip6", Keyword::kIp6},
-      {"src", Keyword::kSrc},   {"dst", Keyword::kDst},         {"host", Keyword::kHost},
-      {"net", Keyword::kNet},   {"port", Keyword::kPort},       {"portrange", Keyword::kPortRange},
-      {"unix", Keyword::kUnix}, {"inbound", Keyword::kInbound}, {"outbound", Keyword::kOutbound},
-      {"tls", Keyword::kTls},   {"proc", Keyword::kProc},       {"mask", Keyword::kMask},
-  };
-  for (const auto& entry : kKeywords) {
-    if (word == entry.text) return entry.keyword;
-  }
-  return Keyword::kNone;
-}
-
-// pcap-filter words that have no meaning for a TCP connection.
-bool isPcapOnlyKeyword(std::string_view word) {
-  static constexpr const char* kWords[] = {
-      "udp",        "icmp",   "icmp6", "igmp",       "igrp",    "pim",       "ah",        "esp",
-      "vrrp",       "carp",   "sctp",  "arp",        "rarp",    "ether",     "fddi",      "tr",
-      "wlan",       "ppp",    "slip",  "link",       "gateway", "broadcast", "multicast", "less",
-      "greater",    "len",    "proto", "protochain", "vlan",    "mpls",      "pppoed",    "pppoes",
-      "geneve",     "vxlan",  "atalk", "aarp",       "decnet",  "iso",       "stp",       "ipx",
-      "netbeui",    "lat",    "mopdl", "moprc",      "sca",     "clnp",      "esis",      "isis",
-      "l1",         "l2",     "iih",   "lsp",        "snp",     "csnp",      "psnp",      "type",
-      "subtype",    "dir",    "ra",    "ta",         "addr1",   "addr2",     "addr3",     "addr4",
-      "ifname",     "on",     "rnr",   "rulenum",    "reason",  "rset",      "ruleset",   "srnr",
-      "subrulenum", "action", "llc",   "hdpr",
-  };
-  for (const char* known : kWords) {
-    if (word == known) return true;
-  }
-  return false;
-}
-
-std::string lowerCase(std::string_view word) {
-  std::string lower(word);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower;
-}
-
-// AND, Port, ...: a keyword in the wrong case.
-bool isUpperCaseKeyword(std::string_view word) {
-  const std::string lower = lowerCase(word);
-  return lower != word &&
-         (keywordOf(lower) != Keyword::kNone || lower == "and" || lower == "or" || lower == "not");
-}
 
 std::string quoted(std::string_view text) {
   constexpr size_t kShown = 40;
@@ -250,21 +180,8 @@ class Parser {
     switch (keyword) {
       case Keyword::kTcp:
       case Keyword::kIp:
-      case Keyword::kIp6: {
-        take();
-        const Qualifier::Proto proto = keyword == Keyword::kTcp  ? Qualifier::Proto::kTcp
-                                       : keyword == Keyword::kIp ? Qualifier::Proto::kIp
-                                                                 : Qualifier::Proto::kIp6;
-        const Keyword next =
-            peek().kind == Token::Kind::kWord ? keywordOf(peek().text) : Keyword::kNone;
-        if (next == Keyword::kSrc || next == Keyword::kDst || next == Keyword::kHost ||
-            next == Keyword::kNet || next == Keyword::kPort || next == Keyword::kPortRange) {
-          Qualifier qualifier;
-          qualifier.proto = proto;
-          return parseQualified(qualifier);  // `tcp port 80`: tcp and port 80
-        }
-        return emitSimple(protoKind(proto), token);
-      }
+      case Keyword::kIp6:
+        return parseProto(keyword);
       case Keyword::kSrc:
       case Keyword::kDst:
       case Keyword::kHost:
@@ -295,7 +212,30 @@ class Parser {
       case Keyword::kNone:
         break;
     }
-    // A word that is no keyword of ours: a value, or a mistake.
+    return parseShorthand(token);
+  }
+
+  // tcp, ip or ip6 (`keyword`): a term of its own, or the proto of the
+  // qualified primitive after it.
+  bool parseProto(Keyword keyword) {
+    const Token& token = take();
+    const Qualifier::Proto proto = keyword == Keyword::kTcp  ? Qualifier::Proto::kTcp
+                                   : keyword == Keyword::kIp ? Qualifier::Proto::kIp
+                                                             : Qualifier::Proto::kIp6;
+    const Keyword next =
+        peek().kind == Token::Kind::kWord ? keywordOf(peek().text) : Keyword::kNone;
+    if (next == Keyword::kSrc || next == Keyword::kDst || next == Keyword::kHost ||
+        next == Keyword::kNet || next == Keyword::kPort || next == Keyword::kPortRange) {
+      Qualifier qualifier;
+      qualifier.proto = proto;
+      return parseQualified(qualifier);  // `tcp port 80`: tcp and port 80
+    }
+    return emitSimple(protoKind(proto), token);
+  }
+
+  // A word that is no keyword of ours, or a quoted word: a value under the
+  // qualifiers in force (shorthand), or a mistake.
+  bool parseShorthand(const Token& token) {
     if (token.kind == Token::Kind::kWord) {
       if (isPcapOnlyKeyword(token.text)) {
         return fail(quoted(token.text) +
@@ -306,35 +246,39 @@ class Parser {
         return fail("unknown keyword " + quoted(token.text) + " (keywords are lower case)", token);
       }
     }
-    // Shorthand takes a word that looks like a value of the type in force
-    // (any word for proc); anything else is taken for a mistyped keyword.
+    if (!looksLikeValue(token, qualifier_.type)) {
+      return fail("unknown keyword " + quoted(token.text), token);
+    }
+    if (qualifier_.type == Qualifier::Type::kNone) {
+      return fail(
+          quoted(token.text) + " needs a keyword before it (host, net, port, portrange or proc)",
+          token);
+    }
+    // Shorthand: the most recent qualifiers apply.
+    return parseValue(qualifier_, token);
+  }
+
+  // Shorthand takes a word that looks like a value of the type in force
+  // (any word for proc; an address when none is in force); anything else
+  // is taken for a mistyped keyword.
+  static bool looksLikeValue(const Token& token, Qualifier::Type type) {
+    if (token.kind == Token::Kind::kQuoted) return true;
     const char first = token.text.empty() ? '\0' : token.text[0];
     const bool digit = first >= '0' && first <= '9';
     const bool address_like = digit || token.text.find(':') != std::string_view::npos ||
                               token.text.find('.') != std::string_view::npos;
-    bool value_like = token.kind == Token::Kind::kQuoted;
-    switch (qualifier_.type) {
+    switch (type) {
       case Qualifier::Type::kNone:
-        value_like = value_like || address_like;
-        if (!value_like) return fail("unknown keyword " + quoted(token.text), token);
-        return fail(
-            quoted(token.text) + " needs a keyword before it (host, net, port, portrange or proc)",
-            token);
       case Qualifier::Type::kHost:
       case Qualifier::Type::kNet:
-        value_like = value_like || address_like;
-        break;
+        return address_like;
       case Qualifier::Type::kPort:
       case Qualifier::Type::kPortRange:
-        value_like = value_like || digit;
-        break;
+        return digit;
       case Qualifier::Type::kProc:
-        value_like = true;
-        break;
+        return true;
     }
-    if (!value_like) return fail("unknown keyword " + quoted(token.text), token);
-    // Shorthand: the most recent qualifiers apply.
-    return parseValue(qualifier_, token);
+    return false;
   }
 
   static Term::Kind protoKind(Qualifier::Proto proto) {
@@ -389,63 +333,8 @@ class Parser {
     take();
     Term term;
     term.side = qualifier.side;
-    std::string problem;
-    bool ok = true;
-    switch (qualifier.type) {
-      case Qualifier::Type::kProc:
-        if (value.text.empty()) return fail("empty process name", value);
-        if (value.text.size() > Term::kMaxProcessName) {
-          return fail("process name " + quoted(value.text) +
-                          " is longer than 15 characters and can never match (the kernel "
-                          "keeps the first 15 of a program's name: " +
-                          quoted(value.text.substr(0, Term::kMaxProcessName)) + ")",
-                      value);
-        }
-        term.kind = Term::Kind::kProc;
-        term.name_length = static_cast<uint8_t>(value.text.size());
-        std::memcpy(term.name, value.text.data(), value.text.size());
-        break;
-      case Qualifier::Type::kHost:
-        term.kind = Term::Kind::kAddress;
-        ok = parseHost(value.text, &term.pattern, &problem);
-        break;
-      case Qualifier::Type::kNet:
-        term.kind = Term::Kind::kAddress;
-        if (peek().kind == Token::Kind::kWord && keywordOf(peek().text) == Keyword::kMask) {
-          take();
-          const Token& mask = peek();
-          if (mask.kind != Token::Kind::kWord && mask.kind != Token::Kind::kQuoted) {
-            return fail("`mask` needs a value", mask);
-          }
-          take();
-          ok = parseNetMask(value.text, mask.text, &term.pattern, &problem);
-        } else {
-          ok = parseNet(value.text, &term.pattern, &problem);
-        }
-        break;
-      case Qualifier::Type::kPort:
-        term.kind = Term::Kind::kPortRange;
-        ok = parsePort(value.text, &term.first_port, &problem);
-        term.last_port = term.first_port;
-        break;
-      case Qualifier::Type::kPortRange:
-        term.kind = Term::Kind::kPortRange;
-        ok = parsePortRange(value.text, &term.first_port, &term.last_port, &problem);
-        break;
-      case Qualifier::Type::kNone:
-        return fail("internal: value without a qualifier", value);
-    }
-    if (!ok) return fail(problem, value);
-    if (term.kind == Term::Kind::kAddress && qualifier.proto != Qualifier::Proto::kNone &&
-        qualifier.proto != Qualifier::Proto::kTcp) {
-      const bool wants_v4 = qualifier.proto == Qualifier::Proto::kIp;
-      if (wants_v4 != (term.pattern.version == AddressPattern::kV4)) {
-        return fail(
-            std::string(wants_v4 ? "`ip` with an IPv6 address" : "`ip6` with an IPv4 address") +
-                " never matches",
-            value);
-      }
-    }
+    if (!parseValueAs(qualifier.type, value, &term)) return false;
+    if (!checkAddressFamily(qualifier.proto, term, value)) return false;
     if (qualifier.proto != Qualifier::Proto::kNone) {
       Term proto;
       proto.kind = protoKind(qualifier.proto);
@@ -456,6 +345,78 @@ class Parser {
     }
     qualifier_ = qualifier;
     return true;
+  }
+
+  // Fills `term` from `value` read as a `type`; for net, also takes a
+  // `mask MASK` after it.
+  bool parseValueAs(Qualifier::Type type, const Token& value, Term* term) {
+    std::string problem;
+    bool ok = true;
+    switch (type) {
+      case Qualifier::Type::kProc:
+        return parseProcessName(value, term);
+      case Qualifier::Type::kHost:
+        term->kind = Term::Kind::kAddress;
+        ok = parseHost(value.text, &term->pattern, &problem);
+        break;
+      case Qualifier::Type::kNet:
+        term->kind = Term::Kind::kAddress;
+        if (peek().kind == Token::Kind::kWord && keywordOf(peek().text) == Keyword::kMask) {
+          take();
+          const Token& mask = peek();
+          if (mask.kind != Token::Kind::kWord && mask.kind != Token::Kind::kQuoted) {
+            return fail("`mask` needs a value", mask);
+          }
+          take();
+          ok = parseNetMask(value.text, mask.text, &term->pattern, &problem);
+        } else {
+          ok = parseNet(value.text, &term->pattern, &problem);
+        }
+        break;
+      case Qualifier::Type::kPort:
+        term->kind = Term::Kind::kPortRange;
+        ok = parsePort(value.text, &term->first_port, &problem);
+        term->last_port = term->first_port;
+        break;
+      case Qualifier::Type::kPortRange:
+        term->kind = Term::Kind::kPortRange;
+        ok = parsePortRange(value.text, &term->first_port, &term->last_port, &problem);
+        break;
+      case Qualifier::Type::kNone:
+        return fail("internal: value without a qualifier", value);
+    }
+    if (!ok) return fail(problem, value);
+    return true;
+  }
+
+  // `proc NAME`: refused when it can never match a program's name.
+  bool parseProcessName(const Token& value, Term* term) {
+    if (value.text.empty()) return fail("empty process name", value);
+    if (value.text.size() > Term::kMaxProcessName) {
+      return fail("process name " + quoted(value.text) +
+                      " is longer than 15 characters and can never match (the kernel "
+                      "keeps the first 15 of a program's name: " +
+                      quoted(value.text.substr(0, Term::kMaxProcessName)) + ")",
+                  value);
+    }
+    term->kind = Term::Kind::kProc;
+    term->name_length = static_cast<uint8_t>(value.text.size());
+    std::memcpy(term->name, value.text.data(), value.text.size());
+    return true;
+  }
+
+  // `ip ADDR` with an IPv6 address, or `ip6 ADDR` with an IPv4 one, would
+  // never match: refused.
+  bool checkAddressFamily(Qualifier::Proto proto, const Term& term, const Token& value) {
+    if (term.kind != Term::Kind::kAddress || proto == Qualifier::Proto::kNone ||
+        proto == Qualifier::Proto::kTcp) {
+      return true;
+    }
+    const bool wants_v4 = proto == Qualifier::Proto::kIp;
+    if (wants_v4 == (term.pattern.version == AddressPattern::kV4)) return true;
+    return fail(std::string(wants_v4 ? "`ip` with an IPv6 address" : "`ip6` with an IPv4 address") +
+                    " never matches",
+                value);
   }
 
   const std::vector<Token>& tokens_;
