@@ -47,6 +47,9 @@ Result missingFunction() {
 #define TAP_NOTHING ((void)0)
 #define TAP_EXPORT __attribute__((visibility("default")))
 
+// The hook macros expand hooks.def's rows; their bodies stay laid out as
+// the function each row becomes.
+// clang-format off
 #define TAP_HOOK(ret, name, params, args, before, after)                        \
   extern "C" TAP_EXPORT ret name params {                                       \
     using namespace tapshim::preload;                                           \
@@ -78,3 +81,4 @@ Result missingFunction() {
   }
 #define TAP_HOOK_CUSTOM(ret, name, params)
 #include "preload/hooks.def"
+// clang-format on

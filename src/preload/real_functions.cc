@@ -70,6 +70,9 @@ void* findSymbol(const char* name) {
   return next;
 }
 
+// The hook macros expand hooks.def's rows; their bodies stay laid out as
+// the function each row becomes.
+// clang-format off
 #define TAP_REAL_ACCESSOR(name)                                    \
   name##_fn name() {                                               \
     static std::atomic<void*> cached{nullptr};                     \
@@ -84,5 +87,6 @@ void* findSymbol(const char* name) {
 #define TAP_HOOK_VOID(name, params, args, before) TAP_REAL_ACCESSOR(name)
 #define TAP_HOOK_CUSTOM(ret, name, params) TAP_REAL_ACCESSOR(name)
 #include "preload/hooks.def"
+// clang-format on
 
 }  // namespace tapshim::preload::real

@@ -18,6 +18,9 @@ namespace tapshim::preload::real {
 // that library's. nullptr when no loaded object defines it (yet).
 void* findSymbol(const char* name);
 
+// The hook macros expand hooks.def's rows; their bodies stay laid out as
+// the function each row becomes.
+// clang-format off
 #define TAP_HOOK(ret, name, params, args, before, after) \
   using name##_fn = ret(*) params;                       \
   name##_fn name();
@@ -31,5 +34,6 @@ void* findSymbol(const char* name);
 #undef TAP_HOOK
 #undef TAP_HOOK_VOID
 #undef TAP_HOOK_CUSTOM
+// clang-format on
 
 }  // namespace tapshim::preload::real

@@ -1,3 +1,10 @@
+// src/tap_core/base/: what every layer of the tap core may use, and which
+// includes nothing of the tap core itself: raw system calls (os.h, this
+// file), the lock, the clock, stderr diagnostics, the block allocator and
+// the byte buffer built on it. Nothing here knows of sockets, traces or
+// formats; anything that must be safe inside a hook (no errno, no libc
+// function the shim hooks, no malloc on the record path) starts here.
+//
 // Raw system calls for tap_core's own I/O.
 //
 // The preload library exports read, write, close and friends, so any call

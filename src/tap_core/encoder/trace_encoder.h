@@ -1,3 +1,12 @@
+// src/tap_core/encoder/: the five output formats. TraceEncoder (this file)
+// turns a buffered trace or a streamed segment into bytes: protobuf binary,
+// length-delimited (proto_binary_encoder.h, on the wire helpers of
+// proto_wire.h), text (proto_text_encoder.h) and Envoy's two JSON forms
+// (json_encoder.h, utf8.h). Binary messages come as parts for one writev
+// (message_parts.h), so a program's bytes are pointed at, not copied.
+// Uses trace/, base/ and the Sink interface's part limit; knows nothing of
+// Envoy's recording rules or of files.
+//
 // The seam between the tapper and an output format.
 #pragma once
 

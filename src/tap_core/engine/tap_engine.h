@@ -1,3 +1,11 @@
+// src/tap_core/engine/: the top of the tap core. TapEngine (this file)
+// turns what the hooks report about fds into tapped connections: the fd
+// table (fd_table.h, a lock-free read per call), the connection and its
+// tapper (tapped_connection.h), what a socket is (socket_probe.h, and the
+// kernel's byte counts in tcp_totals.cc), TLS sessions tied to their
+// sockets (tls_sessions.h), the match and the config. The only layer that
+// may use every other one; src/preload drives it and nothing else.
+//
 // The tap core's entry points: what the preload layer reports after each
 // hooked call (AppScope's "do" verbs), turned into per-connection tapping.
 //

@@ -13,8 +13,8 @@
 //   O_APPEND, mode 0600; a name that is taken moves the file to the next id.
 //   Its fd is moved to the top of the fd range, as FilePerTapSink's
 //   streamed fds are.
-// - Messages never interleave: each goes to the kernel in one write(2) on
-//   the O_APPEND fd, which Linux performs atomically for regular files
+// - Messages never interleave: each goes to the kernel in one write(2) or
+//   writev(2) on the O_APPEND fd, which Linux performs atomically for regular files
 //   (the inode lock is held for the whole write), so concurrent threads
 //   need no lock of ours. Only creating (or re-creating) the file locks.
 // - If the program closes the fd (programClosing(), from the hooks) or it

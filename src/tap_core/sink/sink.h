@@ -1,3 +1,10 @@
+// src/tap_core/sink/: where encoded messages go. The Sink interface (this
+// file) and its two file sinks, Envoy's file_per_tap and the per-process
+// file (file_per_tap_sink.h, file_per_process_sink.h), with what they share:
+// creating a trace file safely (trace_file.h: O_EXCL, O_NOFOLLOW, 0600) and
+// keeping its fd high and valid (kept_file.h). Sinks take bytes, never
+// know formats; they use trace/ (ids) and base/.
+//
 // Where encoded trace messages go (Envoy's Sink / PerTapSinkHandle).
 //
 // Outputs are named by small integer tokens rather than handle objects so

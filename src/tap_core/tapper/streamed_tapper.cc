@@ -176,8 +176,10 @@ void StreamedTapper::onClose(const ConnectionInfo& connection) {
 }
 
 void StreamedTapper::onHandedOver(const ConnectionInfo& connection) {
-  // A connection that a forked child carries on: if this process wrote
-  // nothing but the first segment, the child's trace is the one to read.
+  // A connection that a forked child carries on. Streamed, the first
+  // segment is already out, so this ends the trace as a close does (a
+  // forking server's parent leaves a trace of that segment and `closed`
+  // beside the child's; the buffered tapper writes nothing).
   onClose(connection);
 }
 

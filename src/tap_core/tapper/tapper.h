@@ -1,3 +1,10 @@
+// src/tap_core/tapper/: Envoy's per-connection recording rules. A tapper
+// (this file's PerSocketTapper) takes one connection's reads, writes, gaps
+// and close, applies Envoy's limits and truncation flags, and hands whole
+// messages to an encoder and a sink: buffered (buffered_tapper.h, one
+// trace at close) or streamed (streamed_tapper.h, per event or batched).
+// Uses encoder/, sink/, trace/, base/; knows nothing of fds or hooks.
+//
 // The per-connection recorder (Envoy's PerSocketTapper), and what all
 // tappers of a process share.
 #pragma once

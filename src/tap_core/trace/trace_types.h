@@ -1,3 +1,9 @@
+// src/tap_core/trace/: what a trace is made of, independent of how it is
+// recorded, encoded or stored: addresses and connections, the bytes of one
+// I/O call (this file), the event log a trace's events are kept in
+// (event_log.h) and trace ids unique across processes (trace_ids.h). Uses
+// base/ only; the tapper, the encoders and the sinks all speak it.
+//
 // Plain values that make up a socket trace, independent of any encoding.
 #pragma once
 

@@ -1,3 +1,8 @@
+// src/tools/capture/: packets and capture files, knowing nothing of
+// traces: IPv4/IPv6 TCP segments with valid checksums (packet_builder.h,
+// checksum.h, ip_endpoint.h) written to a pcapng or a classic pcap file
+// (this interface, pcapng_writer.h, pcap_writer.h). Used by tap2pcap.
+//
 // Where synthesized packets go: a pcapng or a classic pcap file.
 #pragma once
 

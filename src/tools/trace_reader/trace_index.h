@@ -1,3 +1,11 @@
+// src/tools/trace_reader/: reading trace files of every format, buffered
+// or streamed, whole or delimited, as the traces they hold. A file is
+// split into records (record_scanner.h: binary by protobuf's framing,
+// text and JSON by brackets), each parsed with libprotobuf
+// (record_parser.h); this index finds every trace's records in a first
+// pass, and trace_cursor.h walks one trace's events in a second. Shared by
+// tap2pcap, tapshim-view and the tests' decoder; uses no other folder.
+//
 // The first pass over the inputs: finds every trace and where its records
 // lie, and sums it up (addresses, process, times, bytes, truncation),
 // keeping no event data. The second pass (trace_cursor.h) reads the

@@ -1,5 +1,5 @@
 // The harness of the per-hook tests: one small snippet per hooked function
-// (tests/preload/hooks/<family>.cc, in the spirit of libfaketime's test/snippets).
+// (tests/preload/hooks/{data,connection}/<family>.cc, in the spirit of libfaketime's test/snippets).
 //
 // A snippet is a scenario function registered with HOOK_SCENARIO. It gets
 // loopback TCP pairs from the harness (both ends in this process, so the

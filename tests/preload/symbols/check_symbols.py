@@ -62,7 +62,7 @@ class SymbolHygieneTest(unittest.TestCase):
         imported = {line.split()[-1] for line in run("nm", "-u", CORE_ARCHIVE).splitlines()
                     if line.strip() and not line.endswith(":")}
         self.assertEqual(sorted(imported & hook_names()), [],
-                         "tap_core calls hooked functions directly: it must use tap_core/os.h")
+                         "tap_core calls hooked functions directly: it must use tap_core/base/os.h")
 
     def test_library_has_no_relocation_against_its_own_hooks(self):
         relocated = set()

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 // inherited fds.
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 namespace {
 

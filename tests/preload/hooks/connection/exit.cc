@@ -1,6 +1,6 @@
 // _exit(2), _Exit(2) and exit(3) with connections still open: every trace
 // is written all the same.
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 namespace {
 

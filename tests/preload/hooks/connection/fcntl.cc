@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 // This file is built without _FILE_OFFSET_BITS=64, so fcntl is fcntl and
 // fcntl64 is the other hooked symbol.

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 HOOK_SCENARIO(shutdown, "") {
   hooks::Pair& p = h.connectPair();

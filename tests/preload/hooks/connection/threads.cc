@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 HOOK_SCENARIO(threads_own, "TAP_MAX_BUFFERED_RX_BYTES=1000000 TAP_MAX_BUFFERED_TX_BYTES=1000000") {
   constexpr int kThreads = 6;

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 #define EXPECT_ERRNO(call, expected)                                                        \
   do {                                                                                      \

@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 extern "C" {
 ssize_t __read_chk(int fd, void* buf, size_t count, size_t buflen);

@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 HOOK_SCENARIO(large, "TAP_MAX_BUFFERED_RX_BYTES=2097152 TAP_MAX_BUFFERED_TX_BYTES=2097152") {
   constexpr size_t kSize = 1 << 20;

@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 extern "C" {
 ssize_t __read_chk(int fd, void* buf, size_t count, size_t buflen);

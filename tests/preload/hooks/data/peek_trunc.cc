@@ -4,7 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 extern "C" ssize_t __recv_chk(int fd, void* buf, size_t len, size_t buflen, int flags);
 

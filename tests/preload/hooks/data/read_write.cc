@@ -2,7 +2,7 @@
 // moves nothing (end of stream) is none.
 #include <unistd.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 HOOK_SCENARIO(read_write, "") {
   hooks::Pair& p = h.connectPair();

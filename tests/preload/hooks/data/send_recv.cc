@@ -1,7 +1,7 @@
 // send(2) and recv(2), with flags that do not change what is recorded.
 #include <sys/socket.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 HOOK_SCENARIO(send_recv, "") {
   hooks::Pair& p = h.connectPair();

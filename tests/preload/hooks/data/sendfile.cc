@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 extern "C" ssize_t sendfile64(int out_fd, int in_fd, off64_t* offset, size_t count);
 

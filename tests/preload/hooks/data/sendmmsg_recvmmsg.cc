@@ -3,7 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 HOOK_SCENARIO(sendmmsg_recvmmsg, "") {
   hooks::Pair& p = h.connectPair();

@@ -1,7 +1,7 @@
 // sendmsg(2) and recvmsg(2): one event per call, over every iovec.
 #include <sys/socket.h>
 
-#include "harness.h"
+#include "tests/preload/hooks/harness.h"
 
 HOOK_SCENARIO(sendmsg_recvmsg, "") {
   hooks::Pair& p = h.connectPair();
