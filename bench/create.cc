@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
   for (long i = 0; i < count; ++i) paths.push_back(dir + "/create_" + std::to_string(i) + ".pb");
   const double start = bench::now();
   for (const std::string& path : paths) {
-    const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        0600);
+    const int fd =
+        open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) bench::die(path.c_str());
     bench::writeAll(fd, data.data(), data.size());
     close(fd);

@@ -91,8 +91,8 @@ extern "C" TAP_EXPORT int fcntl64(int fd, int cmd, ...) {
   void* argument = va_arg(arguments, void*);
   va_end(arguments);
   return tapshim::preload::forwardFcntl(
-      reinterpret_cast<tapshim::preload::real::fcntl_fn>(tapshim::preload::real::fcntl64()), fd, cmd,
-      argument);
+      reinterpret_cast<tapshim::preload::real::fcntl_fn>(tapshim::preload::real::fcntl64()), fd,
+      cmd, argument);
 }
 
 extern "C" TAP_EXPORT void _exit(int status) {
@@ -152,7 +152,8 @@ extern "C" TAP_EXPORT void SSL_CTX_set_keylog_callback(void* context, void* call
 
 extern "C" TAP_EXPORT void gnutls_session_set_keylog_function(void* session, void* function) {
   using namespace tapshim::preload;
-  const real::gnutls_session_set_keylog_function_fn next = real::gnutls_session_set_keylog_function();
+  const real::gnutls_session_set_keylog_function_fn next =
+      real::gnutls_session_set_keylog_function();
   if (next == nullptr) return;
   if (engine() != nullptr) {
     ErrnoKeeper keep;

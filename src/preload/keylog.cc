@@ -66,12 +66,11 @@ Chain g_gnutls;
 // reuse (a daemon closing every fd, then opening a socket at that number)
 // without the shim knowing, sending TLS secrets wherever it points.
 void appendLine(const char* text, size_t length) {
-  const long fd = core::os::openFile(g_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-                                     0600);
+  const long fd =
+      core::os::openFile(g_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    core::reportOnce(core::Problem::kTraceFileCreate,
-                     {"cannot open the key log ", g_path, ": ",
-                      core::os::errorText(static_cast<int>(-fd))});
+    core::reportOnce(core::Problem::kTraceFileCreate, {"cannot open the key log ", g_path, ": ",
+                                                       core::os::errorText(static_cast<int>(-fd))});
     return;
   }
   // One write per line: O_APPEND makes each line land whole.

@@ -3,9 +3,8 @@
 #include <dlfcn.h>
 #include <link.h>
 
-#include <cstring>
-
 #include <atomic>
+#include <cstring>
 
 #include "tap_core/base/diagnostics.h"
 
@@ -56,8 +55,9 @@ void* findInLocalLibraries(const char* name) {
 void* resolve(const char* name) {
   void* next = findSymbol(name);
   if (next == nullptr) {
-    core::reportOnce(core::Problem::kMissingSymbol,
-                     {"no definition of ", name, " after the shim's; calls to it fail with ENOSYS"});
+    core::reportOnce(
+        core::Problem::kMissingSymbol,
+        {"no definition of ", name, " after the shim's; calls to it fail with ENOSYS"});
   }
   return next;
 }

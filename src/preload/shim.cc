@@ -7,15 +7,15 @@
 
 #include "preload/keylog.h"
 #include "tap_core/base/clock.h"
-#include "tap_core/config/config.h"
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/config/config.h"
 #include "tap_core/config/environment.h"
-#include "tap_core/sink/file_per_process_sink.h"
-#include "tap_core/sink/file_per_tap_sink.h"
 #include "tap_core/encoder/json_encoder.h"
 #include "tap_core/encoder/proto_binary_encoder.h"
 #include "tap_core/encoder/proto_text_encoder.h"
 #include "tap_core/engine/socket_probe.h"
+#include "tap_core/sink/file_per_process_sink.h"
+#include "tap_core/sink/file_per_tap_sink.h"
 #include "tap_core/trace/trace_ids.h"
 
 namespace tapshim::preload {
@@ -74,8 +74,7 @@ void initialize() {
   if (!parsed.config.enabled) return;
   if (getauxval(AT_SECURE) != 0) {
     // Traces hold secrets: a set-uid program's traffic is not for its caller.
-    core::reportOnce(core::Problem::kSecureExecution,
-                     {"set-uid/set-gid program: not tapping"});
+    core::reportOnce(core::Problem::kSecureExecution, {"set-uid/set-gid program: not tapping"});
     return;
   }
   // These live until the process ends: traces are still written at exit,

@@ -50,7 +50,8 @@ struct Counters {
 Counters counters;
 
 [[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "nonblocking_tls_client: %s (errno %d: %s)\n", what, errno, std::strerror(errno));
+  std::fprintf(stderr, "nonblocking_tls_client: %s (errno %d: %s)\n", what, errno,
+               std::strerror(errno));
   ERR_print_errors_fp(stderr);
   std::exit(2);
 }

@@ -6,7 +6,9 @@
 
 namespace tapshim::core {
 
-inline char asciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+inline char asciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // Equal but for the case of ASCII letters.
 inline bool equalsIgnoringCase(std::string_view a, std::string_view b) {

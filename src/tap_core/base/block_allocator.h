@@ -38,8 +38,8 @@ class BlockAllocator {
   static BlockAllocator& instance();
 
  private:
-  static constexpr size_t kMinShift = 6;    // 64 bytes
-  static constexpr size_t kMaxShift = 20;   // 1 MiB; larger blocks are mapped alone
+  static constexpr size_t kMinShift = 6;   // 64 bytes
+  static constexpr size_t kMaxShift = 20;  // 1 MiB; larger blocks are mapped alone
   static constexpr size_t kRegionSize = size_t{1} << 21;
   static constexpr size_t kClasses = kMaxShift - kMinShift + 1;
 

@@ -24,9 +24,7 @@ class ByteBuffer {
   uint8_t* data() { return static_cast<uint8_t*>(block_.data); }
   const uint8_t* data() const { return static_cast<const uint8_t*>(block_.data); }
   size_t size() const { return size_; }
-  std::string_view view() const {
-    return {static_cast<const char*>(block_.data), size_};
-  }
+  std::string_view view() const { return {static_cast<const char*>(block_.data), size_}; }
   // Drops bytes past `size` (no-op if the buffer is not longer).
   void shrink(size_t size) {
     if (size < size_) size_ = size;

@@ -78,8 +78,10 @@ ConfigResult parseConfig(const Environment& environment) {
     }
     config.path_prefix = settings->path_prefix;
     format = settings->format;  // Envoy's default (JSON_BODY_AS_BYTES) when absent
-    if (settings->max_buffered_rx_bytes) config.max_buffered_rx_bytes = *settings->max_buffered_rx_bytes;
-    if (settings->max_buffered_tx_bytes) config.max_buffered_tx_bytes = *settings->max_buffered_tx_bytes;
+    if (settings->max_buffered_rx_bytes)
+      config.max_buffered_rx_bytes = *settings->max_buffered_rx_bytes;
+    if (settings->max_buffered_tx_bytes)
+      config.max_buffered_tx_bytes = *settings->max_buffered_tx_bytes;
     if (settings->min_streamed_sent_bytes) {
       config.min_streamed_sent_bytes = *settings->min_streamed_sent_bytes;
     }
@@ -92,18 +94,19 @@ ConfigResult parseConfig(const Environment& environment) {
     if (prefix->empty()) return fail("TAP_PATH_PREFIX", "is empty");
     config.path_prefix = std::string(*prefix);
   }
-  for (auto [variable, limit] : {std::pair{"TAP_MAX_BUFFERED_RX_BYTES", &config.max_buffered_rx_bytes},
-                                 std::pair{"TAP_MAX_BUFFERED_TX_BYTES", &config.max_buffered_tx_bytes},
-                                 std::pair{"TAP_MIN_STREAMED_SENT_BYTES",
-                                           &config.min_streamed_sent_bytes}}) {
+  for (auto [variable, limit] :
+       {std::pair{"TAP_MAX_BUFFERED_RX_BYTES", &config.max_buffered_rx_bytes},
+        std::pair{"TAP_MAX_BUFFERED_TX_BYTES", &config.max_buffered_tx_bytes},
+        std::pair{"TAP_MIN_STREAMED_SENT_BYTES", &config.min_streamed_sent_bytes}}) {
     if (auto value = environment.get(variable)) {
       if (!parseUint32(*value, limit)) {
         return fail(variable, quoted(*value) + " is not a byte count (0 to 4294967295)");
       }
     }
   }
-  for (auto [variable, flag] : {std::pair{"TAP_STREAMING", &config.streaming},
-                                std::pair{"TAP_CONNECTION_PER_EVENT", &config.connection_per_event}}) {
+  for (auto [variable, flag] :
+       {std::pair{"TAP_STREAMING", &config.streaming},
+        std::pair{"TAP_CONNECTION_PER_EVENT", &config.connection_per_event}}) {
     if (auto value = environment.get(variable)) {
       std::optional<bool> parsed = parseFlag(*value);
       if (!parsed.has_value()) {
@@ -136,8 +139,9 @@ ConfigResult parseConfig(const Environment& environment) {
     // Many traces in one file need delimited messages: proto_binary ones
     // back to back would parse (with libprotobuf) as one merged message.
     if (format == OutputFormat::kProtoBinary) {
-      return fail("TAP_SINK", "file_per_process needs a delimited format (proto_binary_length_delimited, "
-                              "proto_text, json_body_as_bytes or json_body_as_string), not proto_binary");
+      return fail("TAP_SINK",
+                  "file_per_process needs a delimited format (proto_binary_length_delimited, "
+                  "proto_text, json_body_as_bytes or json_body_as_string), not proto_binary");
     }
     config.format = format.value_or(OutputFormat::kProtoBinaryLengthDelimited);
   } else {

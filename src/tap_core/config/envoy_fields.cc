@@ -38,10 +38,12 @@ std::string listNames(EnvoyFieldReader::Names names) {
 bool readDecimal(std::string_view text, std::string* digits, int64_t* exponent) {
   size_t i = 0;
   size_t int_digits = 0, frac_digits = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') digits->push_back(text[i++]), ++int_digits;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9')
+    digits->push_back(text[i++]), ++int_digits;
   if (i < text.size() && text[i] == '.') {
     ++i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') digits->push_back(text[i++]), ++frac_digits;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9')
+      digits->push_back(text[i++]), ++frac_digits;
   }
   if (int_digits + frac_digits == 0) return false;
   *exponent = 0;
@@ -90,8 +92,8 @@ bool EnvoyFieldReader::sameField(std::string_view key, std::string_view snake) {
 std::string EnvoyFieldReader::join(const std::string& path, std::string_view key) {
   bool plain = !key.empty() && key.size() <= 60;
   for (char c : key) {
-    const bool name_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                           c == '_' || c == '@' || c == '-';
+    const bool name_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '_' || c == '@' || c == '-';
     if (!name_char) plain = false;
   }
   const std::string part = plain ? std::string(key) : quoteForMessage(key);
@@ -138,7 +140,8 @@ bool EnvoyFieldReader::expectFields(const YamlNode& node, const std::string& pat
     }
     if (index == names.size()) {
       return fail(child, join(path, child.key),
-                  "unknown field (Envoy rejects unknown fields; expected one of: " + listNames(names) + ")");
+                  "unknown field (Envoy rejects unknown fields; expected one of: " +
+                      listNames(names) + ")");
     }
     if (seen[index] != nullptr) {
       return fail(child, join(path, child.key),
@@ -161,8 +164,8 @@ const YamlNode* EnvoyFieldReader::field(const YamlNode& node, std::string_view s
 
 // For a oneof: the one set field among `names`, nullptr if none (ok stays
 // true), or an error if several are set.
-const YamlNode* EnvoyFieldReader::only(const YamlNode& node, const std::string& path,
-                                       Names names, std::string_view what, bool* ok) {
+const YamlNode* EnvoyFieldReader::only(const YamlNode& node, const std::string& path, Names names,
+                                       std::string_view what, bool* ok) {
   const YamlNode* found = nullptr;
   for (const YamlNode& child_node : node.children) {  // document order
     if (child_node.isNull()) continue;
@@ -172,8 +175,8 @@ const YamlNode* EnvoyFieldReader::only(const YamlNode& node, const std::string& 
     const YamlNode* child = &child_node;
     if (found != nullptr) {
       *ok = fail(*child, path,
-                 "sets both " + quoteForMessage(found->key) + " and " + quoteForMessage(child->key) +
-                     "; " + std::string(what) + " takes exactly one");
+                 "sets both " + quoteForMessage(found->key) + " and " +
+                     quoteForMessage(child->key) + "; " + std::string(what) + " takes exactly one");
       return nullptr;
     }
     found = child;
@@ -183,7 +186,8 @@ const YamlNode* EnvoyFieldReader::only(const YamlNode& node, const std::string& 
 }
 
 // An Any's "@type": `<anything>/<expected>`.
-bool EnvoyFieldReader::checkType(const YamlNode& node, const std::string& path, std::string_view expected) {
+bool EnvoyFieldReader::checkType(const YamlNode& node, const std::string& path,
+                                 std::string_view expected) {
   if (!node.isScalar()) return fail(node, path, "expected a type URL");
   const std::string_view url = node.value;
   const size_t slash = url.rfind('/');
@@ -196,7 +200,8 @@ bool EnvoyFieldReader::checkType(const YamlNode& node, const std::string& path, 
 
 bool EnvoyFieldReader::readString(const YamlNode& node, const std::string& path, std::string* out) {
   if (!node.isScalar()) return fail(node, path, "expected a string");
-  if (node.value.find('\0') != std::string::npos) return fail(node, path, "contains a NUL character");
+  if (node.value.find('\0') != std::string::npos)
+    return fail(node, path, "contains a NUL character");
   *out = node.value;
   return true;
 }
@@ -223,12 +228,15 @@ bool EnvoyFieldReader::readBool(const YamlNode& node, const std::string& path, b
       if (matches(word)) return *out = false, true;
     }
   }
-  return fail(node, path, (node.isScalar() ? quoteForMessage(node.value) + " is not" : std::string("expected")) +
-                              " true or false");
+  return fail(
+      node, path,
+      (node.isScalar() ? quoteForMessage(node.value) + " is not" : std::string("expected")) +
+          " true or false");
 }
 
 // A UInt32Value: the number itself (quoted or not, as protobuf's JSON).
-bool EnvoyFieldReader::readUint32(const YamlNode& node, const std::string& path, std::optional<uint32_t>* out) {
+bool EnvoyFieldReader::readUint32(const YamlNode& node, const std::string& path,
+                                  std::optional<uint32_t>* out) {
   if (node.isMap()) {
     return fail(node, path,
                 "expected a number: a UInt32Value is written as the number itself (e.g. 1024), "

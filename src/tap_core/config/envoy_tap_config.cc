@@ -45,7 +45,8 @@ class Mapper : public EnvoyFieldReader {
   bool parseTransportSocket(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
   bool parseTap(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
   bool parseSocketTapConfig(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
-  bool parseTapConfig(const YamlNode& node, const std::string& path, bool typed, EnvoyTapSettings* s);
+  bool parseTapConfig(const YamlNode& node, const std::string& path, bool typed,
+                      EnvoyTapSettings* s);
   bool evalMatch(const YamlNode& node, const std::string& path, int depth, bool used, bool* result);
   bool evalMatchSet(const YamlNode& rule, const std::string& rule_path, int depth, bool used,
                     bool* result);
@@ -74,7 +75,8 @@ bool Mapper::readFormat(const YamlNode& node, const std::string& path, OutputFor
     }
   }
   return fail(node, path,
-              (node.isScalar() ? quoteForMessage(node.value) + " is not a format" : std::string("expected a format")) +
+              (node.isScalar() ? quoteForMessage(node.value) + " is not a format"
+                               : std::string("expected a format")) +
                   " (JSON_BODY_AS_BYTES, JSON_BODY_AS_STRING, PROTO_BINARY, "
                   "PROTO_BINARY_LENGTH_DELIMITED or PROTO_TEXT)");
 }
@@ -119,12 +121,13 @@ bool Mapper::parseTypedRoot(const YamlNode& root, const YamlNode& type, EnvoyTap
   if (isTypeUrlOf(url, kTapConfigType)) return parseTapConfig(root, "", true, s);
   if (isTypeUrlOf(url, kTapType)) return parseTap(root, "", s);
   return fail(type, "@type",
-              quoteForMessage(url) + " is not type.googleapis.com/" + std::string(kTapType) + " (or " +
-                  std::string(kTapConfigType) + ")");
+              quoteForMessage(url) + " is not type.googleapis.com/" + std::string(kTapType) +
+                  " (or " + std::string(kTapConfigType) + ")");
 }
 
 // config.core.v3.TransportSocket.
-bool Mapper::parseTransportSocket(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
+bool Mapper::parseTransportSocket(const YamlNode& node, const std::string& path,
+                                  EnvoyTapSettings* s) {
   if (!expectFields(node, path, {"name", "typed_config"})) return false;
   if (const YamlNode* name = field(node, "name")) {
     if (!name->isScalar() || name->value != kTapSocketName) {
@@ -142,7 +145,8 @@ bool Mapper::parseTransportSocket(const YamlNode& node, const std::string& path,
 
 // extensions.transport_sockets.tap.v3.Tap (usually an Any with "@type").
 bool Mapper::parseTap(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
-  if (!expectFields(node, path, {"@type", "common_config", "transport_socket", "socket_tap_config"})) {
+  if (!expectFields(node, path,
+                    {"@type", "common_config", "transport_socket", "socket_tap_config"})) {
     return false;
   }
   if (const YamlNode* type = field(node, "@type")) {
@@ -158,7 +162,8 @@ bool Mapper::parseTap(const YamlNode& node, const std::string& path, EnvoyTapSet
   const std::string common_path = join(path, common->key);
   if (!expectFields(*common, common_path, {"admin_config", "static_config"})) return false;
   bool ok = true;
-  const YamlNode* config = only(*common, common_path, {"admin_config", "static_config"}, "common_config", &ok);
+  const YamlNode* config =
+      only(*common, common_path, {"admin_config", "static_config"}, "common_config", &ok);
   if (!ok) return false;
   if (config == nullptr) return fail(*common, common_path, "missing static_config");
   if (sameField(config->key, "admin_config")) {
@@ -184,9 +189,11 @@ bool Mapper::parseSocketTapConfig(const YamlNode& node, const std::string& path,
 }
 
 // config.tap.v3.TapConfig. `typed`: an Any at the top level ("@type" allowed).
-bool Mapper::parseTapConfig(const YamlNode& node, const std::string& path, bool typed, EnvoyTapSettings* s) {
+bool Mapper::parseTapConfig(const YamlNode& node, const std::string& path, bool typed,
+                            EnvoyTapSettings* s) {
   if (typed) {
-    if (!expectFields(node, path, {"@type", "match_config", "output_config", "tap_enabled", "match"})) {
+    if (!expectFields(node, path,
+                      {"@type", "match_config", "output_config", "tap_enabled", "match"})) {
       return false;
     }
     if (!checkType(*node.find("@type"), "@type", kTapConfigType)) return false;
@@ -194,15 +201,17 @@ bool Mapper::parseTapConfig(const YamlNode& node, const std::string& path, bool 
     return false;
   }
   // tap_enabled: Envoy's socket tap does not evaluate it; neither does tapshim.
-  if (const YamlNode* enabled = field(node, "tap_enabled"); enabled != nullptr && !enabled->isMap()) {
+  if (const YamlNode* enabled = field(node, "tap_enabled");
+      enabled != nullptr && !enabled->isMap()) {
     return fail(*enabled, join(path, enabled->key), "expected a RuntimeFractionalPercent mapping");
   }
   // `match` is used when set; otherwise the deprecated match_config (Envoy).
   const YamlNode* match = field(node, "match");
   const YamlNode* match_config = field(node, "match_config");
   if (match == nullptr && match_config == nullptr) {
-    return fail(node, path, "missing match (or match_config): Envoy rejects a tap config without one; "
-                            "use 'match: {any_match: true}' to tap every connection");
+    return fail(node, path,
+                "missing match (or match_config): Envoy rejects a tap config without one; "
+                "use 'match: {any_match: true}' to tap every connection");
   }
   if (match != nullptr && match_config != nullptr) {
     bool ignored = false;  // checked for shape only: Envoy uses `match`
@@ -218,18 +227,19 @@ bool Mapper::parseTapConfig(const YamlNode& node, const std::string& path, bool 
 
 // A MatchPredicate folded to a constant. `used`: false for a match_config
 // that `match` overrides (HTTP matchers are then harmless).
-bool Mapper::evalMatch(const YamlNode& node, const std::string& path, int depth, bool used, bool* result) {
+bool Mapper::evalMatch(const YamlNode& node, const std::string& path, int depth, bool used,
+                       bool* result) {
   if (depth > kMaxYamlDepth) return fail(node, path, "match predicates nested too deeply");
   const Names kRules = {"or_match",
-                                   "and_match",
-                                   "not_match",
-                                   "any_match",
-                                   "http_request_headers_match",
-                                   "http_request_trailers_match",
-                                   "http_response_headers_match",
-                                   "http_response_trailers_match",
-                                   "http_request_generic_body_match",
-                                   "http_response_generic_body_match"};
+                        "and_match",
+                        "not_match",
+                        "any_match",
+                        "http_request_headers_match",
+                        "http_request_trailers_match",
+                        "http_response_headers_match",
+                        "http_response_trailers_match",
+                        "http_request_generic_body_match",
+                        "http_response_generic_body_match"};
   if (!expectFields(node, path, kRules)) return false;
   bool ok = true;
   const YamlNode* rule = only(node, path, kRules, "a match predicate", &ok);
@@ -270,9 +280,11 @@ bool Mapper::evalMatchSet(const YamlNode& rule, const std::string& rule_path, in
   const bool is_and = sameField(rule.key, "and_match");
   if (!expectFields(rule, rule_path, {"rules"})) return false;
   const YamlNode* rules = field(rule, "rules");
-  const std::string rules_path = rules != nullptr ? join(rule_path, rules->key) : join(rule_path, "rules");
+  const std::string rules_path =
+      rules != nullptr ? join(rule_path, rules->key) : join(rule_path, "rules");
   if (rules == nullptr || !rules->isSequence()) {
-    return fail(rules != nullptr ? *rules : rule, rules_path, "expected a sequence of match predicates");
+    return fail(rules != nullptr ? *rules : rule, rules_path,
+                "expected a sequence of match predicates");
   }
   if (rules->children.size() < 2) {
     return fail(*rules, rules_path, "needs at least 2 rules (as Envoy)");
@@ -280,7 +292,8 @@ bool Mapper::evalMatchSet(const YamlNode& rule, const std::string& rule_path, in
   bool value = is_and;
   for (size_t i = 0; i < rules->children.size(); ++i) {
     bool item = false;
-    if (!evalMatch(rules->children[i], rules_path + "[" + std::to_string(i) + "]", depth + 1, used, &item)) {
+    if (!evalMatch(rules->children[i], rules_path + "[" + std::to_string(i) + "]", depth + 1, used,
+                   &item)) {
       return false;
     }
     value = is_and ? (value && item) : (value || item);
@@ -290,17 +303,21 @@ bool Mapper::evalMatchSet(const YamlNode& rule, const std::string& rule_path, in
 }
 
 bool Mapper::parseOutputConfig(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
-  if (!expectFields(node, path, {"sinks", "max_buffered_rx_bytes", "max_buffered_tx_bytes", "streaming",
-                                 "min_streamed_sent_bytes"})) {
+  if (!expectFields(node, path,
+                    {"sinks", "max_buffered_rx_bytes", "max_buffered_tx_bytes", "streaming",
+                     "min_streamed_sent_bytes"})) {
     return false;
   }
   const YamlNode* sinks = field(node, "sinks");
-  if (sinks == nullptr) return fail(node, path, "missing sinks: tapshim needs one file_per_tap sink");
+  if (sinks == nullptr)
+    return fail(node, path, "missing sinks: tapshim needs one file_per_tap sink");
   const std::string sinks_path = join(path, sinks->key);
   if (!sinks->isSequence()) return fail(*sinks, sinks_path, "expected a sequence of sinks");
-  if (sinks->children.empty()) return fail(*sinks, sinks_path, "has no sink: tapshim needs one file_per_tap sink");
+  if (sinks->children.empty())
+    return fail(*sinks, sinks_path, "has no sink: tapshim needs one file_per_tap sink");
   if (sinks->children.size() > 1) {
-    return fail(sinks->children[1], sinks_path + "[1]", "a second sink: Envoy and tapshim take exactly one");
+    return fail(sinks->children[1], sinks_path + "[1]",
+                "a second sink: Envoy and tapshim take exactly one");
   }
   if (!parseSink(sinks->children[0], sinks_path + "[0]", s)) return false;
 
@@ -324,9 +341,10 @@ bool Mapper::parseOutputConfig(const YamlNode& node, const std::string& path, En
 
 bool Mapper::parseSink(const YamlNode& node, const std::string& path, EnvoyTapSettings* s) {
   const Names kTypes = {"streaming_admin", "file_per_tap", "streaming_grpc", "buffered_admin",
-                                   "custom_sink"};
-  if (!expectFields(node, path, {"format", "streaming_admin", "file_per_tap", "streaming_grpc",
-                                 "buffered_admin", "custom_sink"})) {
+                        "custom_sink"};
+  if (!expectFields(node, path,
+                    {"format", "streaming_admin", "file_per_tap", "streaming_grpc",
+                     "buffered_admin", "custom_sink"})) {
     return false;
   }
   if (const YamlNode* format = field(node, "format")) {
@@ -336,15 +354,18 @@ bool Mapper::parseSink(const YamlNode& node, const std::string& path, EnvoyTapSe
   bool ok = true;
   const YamlNode* sink = only(node, path, kTypes, "a sink", &ok);
   if (!ok) return false;
-  if (sink == nullptr) return fail(node, path, "missing file_per_tap (the one sink type tapshim writes)");
+  if (sink == nullptr)
+    return fail(node, path, "missing file_per_tap (the one sink type tapshim writes)");
   const std::string sink_path = join(path, sink->key);
   if (sameField(sink->key, "streaming_admin") || sameField(sink->key, "buffered_admin")) {
-    return fail(*sink, sink_path,
-                "admin sinks need Envoy's admin endpoint, which tapshim does not have; use file_per_tap");
+    return fail(
+        *sink, sink_path,
+        "admin sinks need Envoy's admin endpoint, which tapshim does not have; use file_per_tap");
   }
   if (sameField(sink->key, "streaming_grpc")) {
-    return fail(*sink, sink_path, "gRPC sinks are not supported (Envoy does not implement them either); "
-                                  "use file_per_tap");
+    return fail(*sink, sink_path,
+                "gRPC sinks are not supported (Envoy does not implement them either); "
+                "use file_per_tap");
   }
   if (sameField(sink->key, "custom_sink")) {
     return fail(*sink, sink_path, "custom sinks are not supported; use file_per_tap");
@@ -371,7 +392,8 @@ std::optional<EnvoyTapSettings> parseEnvoyTapConfig(std::string_view text, std::
   const std::optional<YamlNode> root = parseYaml(text, &yaml_error);
   if (!root.has_value()) {
     if (error != nullptr) {
-      *error = std::string(source) + ":" + std::to_string(yaml_error.line) + ": " + yaml_error.message;
+      *error =
+          std::string(source) + ":" + std::to_string(yaml_error.line) + ": " + yaml_error.message;
     }
     return std::nullopt;
   }
@@ -393,15 +415,18 @@ std::optional<EnvoyTapSettings> loadEnvoyTapConfig(const char* path, std::string
   char buffer[4096];
   long result = 0;
   while (true) {
-    result = os::readAt(static_cast<int>(fd), buffer, sizeof(buffer), static_cast<int64_t>(text.size()));
+    result =
+        os::readAt(static_cast<int>(fd), buffer, sizeof(buffer), static_cast<int64_t>(text.size()));
     if (result == -EINTR) continue;
     if (result <= 0) break;
     text.append(buffer, static_cast<size_t>(result));
     if (text.size() > kMaxEnvoyTapConfigBytes) break;
   }
   os::closeFd(static_cast<int>(fd));
-  if (result < 0) return failWith(std::string("cannot read: ") + os::errorText(static_cast<int>(-result)));
-  if (text.size() > kMaxEnvoyTapConfigBytes) return failWith("larger than 1 MiB: not a tap configuration");
+  if (result < 0)
+    return failWith(std::string("cannot read: ") + os::errorText(static_cast<int>(-result)));
+  if (text.size() > kMaxEnvoyTapConfigBytes)
+    return failWith("larger than 1 MiB: not a tap configuration");
   return parseEnvoyTapConfig(text, error, path);
 }
 

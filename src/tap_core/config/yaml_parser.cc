@@ -69,7 +69,9 @@ bool Parser::finishDocument() {
   }
   if (peek() == '-') return fail("several documents ('---') are not supported");
   if (!skipMarkerLine("content after the document end marker '...'")) return false;
-  if (!atEnd()) return fail("content after the document end marker '...' (several documents are not supported)");
+  if (!atEnd())
+    return fail(
+        "content after the document end marker '...' (several documents are not supported)");
   return true;
 }
 
@@ -101,7 +103,8 @@ bool Parser::parseBlockNode(int indent, int depth, YamlNode* out) {
   if (!parseScalar(false, &first)) return false;
   const size_t after = offset();
   skipInlineSpace();
-  if (peek() == ':' && blankOrEnd(1)) return parseBlockMapping(indent, depth, std::move(first), out);
+  if (peek() == ':' && blankOrEnd(1))
+    return parseBlockMapping(indent, depth, std::move(first), out);
   rewindTo(after);
   // A scalar: keep `out`'s key, which its mapping has already set.
   out->kind = first.kind;
@@ -163,7 +166,8 @@ bool Parser::parseBlockValue(int parent_indent, int depth, YamlNode* out) {
   }
   if (!checkDepth(depth)) return false;
   const char c = peek();
-  if (atSequenceEntry()) return fail("a sequence cannot start on its key's line; start it on the next line");
+  if (atSequenceEntry())
+    return fail("a sequence cannot start on its key's line; start it on the next line");
   if (c == '[' || c == '{') {
     if (!parseFlowNode(depth, out)) return false;
     return finishLine() && skipToContent();
@@ -191,7 +195,8 @@ bool Parser::parseBlockSequence(int indent, int depth, YamlNode* out) {
         if (!parseBlockNode(column(), depth + 1, &item)) return false;
       }
     } else {
-      if (tabSince(before)) return fail("tab character in indentation (YAML indents with spaces only)");
+      if (tabSince(before))
+        return fail("tab character in indentation (YAML indents with spaces only)");
       if (!parseBlockNode(column(), depth + 1, &item)) return false;
     }
     out->children.push_back(std::move(item));
@@ -199,7 +204,8 @@ bool Parser::parseBlockSequence(int indent, int depth, YamlNode* out) {
     if (atEnd() || atDocumentMarker()) break;
     const int next = column();
     if (next < indent) break;
-    if (next > indent) return fail("unexpected indentation (deeper than the sequence item above it)");
+    if (next > indent)
+      return fail("unexpected indentation (deeper than the sequence item above it)");
     if (!atSequenceEntry()) break;  // e.g. the next key of the mapping holding this sequence
   }
   return true;

@@ -47,7 +47,8 @@ std::string YamlScanner::describeChar(char c) {
 // CRLF to LF; refuses bytes that have no place in a configuration file.
 bool YamlScanner::normalize() {
   if (text_.size() >= 3 && static_cast<unsigned char>(text_[0]) == 0xef &&
-      static_cast<unsigned char>(text_[1]) == 0xbb && static_cast<unsigned char>(text_[2]) == 0xbf) {
+      static_cast<unsigned char>(text_[1]) == 0xbb &&
+      static_cast<unsigned char>(text_[2]) == 0xbf) {
     text_.erase(0, 3);
   }
   std::string clean;
@@ -129,23 +130,33 @@ bool YamlScanner::parseScalar(bool flow, YamlNode* out) {
   out->line = line_;
   const char c = peek();
   switch (c) {
-    case '"': return parseDoubleQuoted(out);
-    case '\'': return parseSingleQuoted(out);
-    case '&': return fail("anchors ('&') are not supported");
-    case '*': return fail("aliases ('*') are not supported");
-    case '!': return fail("tags ('!') are not supported");
+    case '"':
+      return parseDoubleQuoted(out);
+    case '\'':
+      return parseSingleQuoted(out);
+    case '&':
+      return fail("anchors ('&') are not supported");
+    case '*':
+      return fail("aliases ('*') are not supported");
+    case '!':
+      return fail("tags ('!') are not supported");
     case '|':
-    case '>': return fail("block scalars ('|', '>') are not supported; use a quoted string");
-    case '%': return fail("'%' cannot start a plain scalar (quote it)");
+    case '>':
+      return fail("block scalars ('|', '>') are not supported; use a quoted string");
+    case '%':
+      return fail("'%' cannot start a plain scalar (quote it)");
     case '@':
-    case '`': return fail(describeChar(c) + " cannot start a plain scalar (quote it)");
+    case '`':
+      return fail(describeChar(c) + " cannot start a plain scalar (quote it)");
     case ',':
     case '[':
     case ']':
     case '{':
     case '}':
-    case '#': return fail("unexpected " + describeChar(c));
-    default: break;
+    case '#':
+      return fail("unexpected " + describeChar(c));
+    default:
+      break;
   }
   if ((c == '-' || c == '?' || c == ':') && (blankOrEnd(1) || (flow && isFlowIndicator(peek(1))))) {
     if (c == ':') return fail("empty mapping key");
@@ -182,8 +193,9 @@ bool YamlScanner::parseDoubleQuoted(YamlNode* out) {
   std::string value;
   while (true) {
     if (atEnd() || peek() == '\n') {
-      return failAt(open_line,
-                    "unterminated double-quoted string (multi-line quoted strings are not supported)");
+      return failAt(
+          open_line,
+          "unterminated double-quoted string (multi-line quoted strings are not supported)");
     }
     const char c = text_[pos_++];
     if (c == '"') break;
@@ -208,28 +220,66 @@ bool YamlScanner::parseEscape(std::string* out) {
   }
   const char c = text_[pos_++];
   switch (c) {
-    case '0': out->push_back('\0'); return true;
-    case 'a': out->push_back('\a'); return true;
-    case 'b': out->push_back('\b'); return true;
+    case '0':
+      out->push_back('\0');
+      return true;
+    case 'a':
+      out->push_back('\a');
+      return true;
+    case 'b':
+      out->push_back('\b');
+      return true;
     case 't':
-    case '\t': out->push_back('\t'); return true;
-    case 'n': out->push_back('\n'); return true;
-    case 'v': out->push_back('\v'); return true;
-    case 'f': out->push_back('\f'); return true;
-    case 'r': out->push_back('\r'); return true;
-    case 'e': out->push_back('\x1b'); return true;
-    case ' ': out->push_back(' '); return true;
-    case '"': out->push_back('"'); return true;
-    case '/': out->push_back('/'); return true;
-    case '\\': out->push_back('\\'); return true;
-    case 'N': appendUtf8(out, 0x85); return true;
-    case '_': appendUtf8(out, 0xa0); return true;
-    case 'L': appendUtf8(out, 0x2028); return true;
-    case 'P': appendUtf8(out, 0x2029); return true;
-    case 'x': return parseCodePointEscape(c, 2, out);
-    case 'u': return parseCodePointEscape(c, 4, out);
-    case 'U': return parseCodePointEscape(c, 8, out);
-    default: return fail("unknown escape '\\" + std::string(1, c) + "' in a double-quoted string");
+    case '\t':
+      out->push_back('\t');
+      return true;
+    case 'n':
+      out->push_back('\n');
+      return true;
+    case 'v':
+      out->push_back('\v');
+      return true;
+    case 'f':
+      out->push_back('\f');
+      return true;
+    case 'r':
+      out->push_back('\r');
+      return true;
+    case 'e':
+      out->push_back('\x1b');
+      return true;
+    case ' ':
+      out->push_back(' ');
+      return true;
+    case '"':
+      out->push_back('"');
+      return true;
+    case '/':
+      out->push_back('/');
+      return true;
+    case '\\':
+      out->push_back('\\');
+      return true;
+    case 'N':
+      appendUtf8(out, 0x85);
+      return true;
+    case '_':
+      appendUtf8(out, 0xa0);
+      return true;
+    case 'L':
+      appendUtf8(out, 0x2028);
+      return true;
+    case 'P':
+      appendUtf8(out, 0x2029);
+      return true;
+    case 'x':
+      return parseCodePointEscape(c, 2, out);
+    case 'u':
+      return parseCodePointEscape(c, 4, out);
+    case 'U':
+      return parseCodePointEscape(c, 8, out);
+    default:
+      return fail("unknown escape '\\" + std::string(1, c) + "' in a double-quoted string");
   }
 }
 
@@ -279,8 +329,9 @@ bool YamlScanner::parseSingleQuoted(YamlNode* out) {
   std::string value;
   while (true) {
     if (atEnd() || peek() == '\n') {
-      return failAt(open_line,
-                    "unterminated single-quoted string (multi-line quoted strings are not supported)");
+      return failAt(
+          open_line,
+          "unterminated single-quoted string (multi-line quoted strings are not supported)");
     }
     const char c = text_[pos_++];
     if (c == '\'') {

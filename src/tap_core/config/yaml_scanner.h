@@ -43,7 +43,7 @@ class YamlScanner {
   size_t offset() const { return pos_; }
   void rewindTo(size_t offset) { pos_ = offset; }
   void advance(size_t count = 1) { pos_ += count; }  // over characters on this line
-  void newline() {  // at '\n'
+  void newline() {                                   // at '\n'
     ++pos_;
     ++line_;
     line_start_ = pos_;

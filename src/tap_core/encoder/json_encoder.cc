@@ -92,8 +92,8 @@ bool needsUnicodeEscape(uint32_t c) {
 void JsonPrinter::escapeCodePoint(uint32_t c) {
   static constexpr char kHex[] = "0123456789abcdef";
   auto unit = [&](uint32_t u) {
-    const char escaped[6] = {'\\', 'u', kHex[(u >> 12) & 15], kHex[(u >> 8) & 15],
-                             kHex[(u >> 4) & 15], kHex[u & 15]};
+    const char escaped[6] = {
+        '\\', 'u', kHex[(u >> 12) & 15], kHex[(u >> 8) & 15], kHex[(u >> 4) & 15], kHex[u & 15]};
     out_ << std::string_view(escaped, 6);
   };
   if (c >= 0x10000) {  // a surrogate pair
@@ -113,14 +113,29 @@ void JsonPrinter::quoted(std::string_view value) {
     const uint32_t c = utf8::next(value, &i);
     if (c == utf8::kInvalid) continue;  // dropped, as libprotobuf's printer does
     switch (c) {
-      case '"': out_ << "\\\""; continue;
-      case '\\': out_ << "\\\\"; continue;
-      case '\b': out_ << "\\b"; continue;
-      case '\f': out_ << "\\f"; continue;
-      case '\n': out_ << "\\n"; continue;
-      case '\r': out_ << "\\r"; continue;
-      case '\t': out_ << "\\t"; continue;
-      default: break;
+      case '"':
+        out_ << "\\\"";
+        continue;
+      case '\\':
+        out_ << "\\\\";
+        continue;
+      case '\b':
+        out_ << "\\b";
+        continue;
+      case '\f':
+        out_ << "\\f";
+        continue;
+      case '\n':
+        out_ << "\\n";
+        continue;
+      case '\r':
+        out_ << "\\r";
+        continue;
+      case '\t':
+        out_ << "\\t";
+        continue;
+      default:
+        break;
     }
     if (needsUnicodeEscape(c)) {
       escapeCodePoint(c);
@@ -171,15 +186,19 @@ void JsonPrinter::timestamp(std::string_view name, int64_t nanos_since_epoch) {
   const int64_t day_of_era = days - era * 146097;
   const int64_t year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   const int64_t month_index = (5 * day_of_year + 2) / 153;
   const int64_t day = day_of_year - (153 * month_index + 2) / 5 + 1;
   const int64_t month = month_index < 10 ? month_index + 3 : month_index - 9;
   const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
 
   char text[40];
-  auto two = [](char* at, int64_t v) { at[0] = static_cast<char>('0' + v / 10), at[1] = static_cast<char>('0' + v % 10); };
-  text[0] = static_cast<char>('0' + (year / 1000) % 10), text[1] = static_cast<char>('0' + (year / 100) % 10);
+  auto two = [](char* at, int64_t v) {
+    at[0] = static_cast<char>('0' + v / 10), at[1] = static_cast<char>('0' + v % 10);
+  };
+  text[0] = static_cast<char>('0' + (year / 1000) % 10),
+  text[1] = static_cast<char>('0' + (year / 100) % 10);
   two(text + 2, year % 100);
   text[4] = '-';
   two(text + 5, month);

@@ -44,12 +44,24 @@ class TextPrinter {
     for (char c : bytes) {
       const auto byte = static_cast<uint8_t>(c);
       switch (c) {
-        case '\n': out_ << "\\n"; break;
-        case '\r': out_ << "\\r"; break;
-        case '\t': out_ << "\\t"; break;
-        case '"': out_ << "\\\""; break;
-        case '\'': out_ << "\\'"; break;
-        case '\\': out_ << "\\\\"; break;
+        case '\n':
+          out_ << "\\n";
+          break;
+        case '\r':
+          out_ << "\\r";
+          break;
+        case '\t':
+          out_ << "\\t";
+          break;
+        case '"':
+          out_ << "\\\"";
+          break;
+        case '\'':
+          out_ << "\\'";
+          break;
+        case '\\':
+          out_ << "\\\\";
+          break;
         default:
           if (byte < 0x20 || byte >= 0x7F) {
             const char octal[4] = {'\\', static_cast<char>('0' + (byte >> 6)),

@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "tap_core/base/byte_buffer.h"
-#include "tap_core/trace/event_log.h"
 #include "tap_core/encoder/message_parts.h"
+#include "tap_core/trace/event_log.h"
 #include "tap_core/trace/trace_types.h"
 
 namespace tapshim::core {

@@ -21,7 +21,8 @@ FdTable::Slot* FdTable::chunkFor(int fd) {
   // Fresh anonymous memory is zero: every slot starts as nullptr.
   auto* fresh = static_cast<Slot*>(os::mapAnonymous(sizeof(Slot) * kChunkSlots));
   if (fresh == nullptr) {
-    reportOnce(Problem::kOutOfMemory, {"out of memory for the fd table; some sockets are not tapped"});
+    reportOnce(Problem::kOutOfMemory,
+               {"out of memory for the fd table; some sockets are not tapped"});
     return nullptr;
   }
   if (entry.compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) return fresh;

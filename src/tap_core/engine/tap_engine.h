@@ -19,11 +19,11 @@
 
 #include "tap_core/config/config.h"
 #include "tap_core/engine/fd_table.h"
-#include "tap_core/match/match_expression.h"
 #include "tap_core/engine/socket_probe.h"
 #include "tap_core/engine/tapped_connection.h"
-#include "tap_core/tapper/tapper.h"
 #include "tap_core/engine/tls_sessions.h"
+#include "tap_core/match/match_expression.h"
+#include "tap_core/tapper/tapper.h"
 
 namespace tapshim::core {
 

@@ -10,8 +10,8 @@
 #include <atomic>
 #include <optional>
 
-#include "tap_core/tapper/buffered_tapper.h"
 #include "tap_core/base/lock.h"
+#include "tap_core/tapper/buffered_tapper.h"
 #include "tap_core/tapper/streamed_tapper.h"
 #include "tap_core/trace/trace_types.h"
 

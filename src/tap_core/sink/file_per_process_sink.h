@@ -32,8 +32,8 @@
 #include <string_view>
 
 #include "tap_core/base/clock.h"
-#include "tap_core/sink/kept_file.h"
 #include "tap_core/base/lock.h"
+#include "tap_core/sink/kept_file.h"
 #include "tap_core/sink/sink.h"
 #include "tap_core/trace/trace_ids.h"
 

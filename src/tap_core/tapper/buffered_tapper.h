@@ -5,8 +5,8 @@
 
 #include <cstdint>
 
-#include "tap_core/trace/event_log.h"
 #include "tap_core/tapper/tapper.h"
+#include "tap_core/trace/event_log.h"
 
 namespace tapshim::core {
 

@@ -15,9 +15,9 @@
 
 #include <cstdint>
 
-#include "tap_core/trace/event_log.h"
 #include "tap_core/encoder/message_parts.h"
 #include "tap_core/tapper/tapper.h"
+#include "tap_core/trace/event_log.h"
 
 namespace tapshim::core {
 

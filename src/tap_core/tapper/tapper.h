@@ -12,8 +12,8 @@
 #include <cstdint>
 
 #include "tap_core/base/clock.h"
-#include "tap_core/sink/sink.h"
 #include "tap_core/encoder/trace_encoder.h"
+#include "tap_core/sink/sink.h"
 #include "tap_core/trace/trace_ids.h"
 #include "tap_core/trace/trace_types.h"
 

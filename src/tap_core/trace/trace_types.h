@@ -54,7 +54,8 @@ struct ProcessInfo {
 // Only the first `total` bytes count: the call's result.
 class IoSlices {
  public:
-  IoSlices(const iovec* iov, size_t count, size_t total) : iov_(iov), count_(count), total_(total) {}
+  IoSlices(const iovec* iov, size_t count, size_t total)
+      : iov_(iov), count_(count), total_(total) {}
   // `total` bytes that sendfile moved from `fd` at `offset`; they are read
   // back with pread, and only as far as the tapper keeps them.
   static IoSlices fromFile(int fd, int64_t offset, size_t total);

@@ -11,8 +11,8 @@ namespace tapshim::launcher {
 namespace {
 
 constexpr std::string_view kFormats[] = {
-    "proto_binary", "proto_binary_length_delimited", "proto_text", "json_body_as_bytes",
-    "json_body_as_string",
+    "proto_binary",       "proto_binary_length_delimited", "proto_text",
+    "json_body_as_bytes", "json_body_as_string",
 };
 constexpr std::string_view kSinks[] = {"file_per_tap", "file_per_process"};
 
@@ -68,9 +68,10 @@ absl::Status checkValues(const LauncherOptions& options) {
   if (options.library && options.library->empty()) {
     return absl::InvalidArgumentError("--library: empty file name");
   }
-  for (auto [flag, value] : {std::pair{"--min-streamed-sent-bytes", &options.min_streamed_sent_bytes},
-                             std::pair{"--max-rx-bytes", &options.max_rx_bytes},
-                             std::pair{"--max-tx-bytes", &options.max_tx_bytes}}) {
+  for (auto [flag, value] :
+       {std::pair{"--min-streamed-sent-bytes", &options.min_streamed_sent_bytes},
+        std::pair{"--max-rx-bytes", &options.max_rx_bytes},
+        std::pair{"--max-tx-bytes", &options.max_tx_bytes}}) {
     if (*value && !isByteCount(**value)) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, ": '", **value, "' is not a byte count (0 to 4294967295)"));
@@ -83,8 +84,8 @@ absl::Status checkValues(const LauncherOptions& options) {
                      "json_body_as_bytes, json_body_as_string"));
   }
   if (options.sink && !isOneOf(*options.sink, kSinks)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--sink: '", *options.sink, "' is not one of file_per_tap, file_per_process"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sink: '", *options.sink, "' is not one of file_per_tap, file_per_process"));
   }
   if (options.match && options.match->empty()) {
     return absl::InvalidArgumentError("--match: empty expression");
@@ -96,11 +97,16 @@ absl::Status checkValues(const LauncherOptions& options) {
 }  // namespace
 
 const char* const kLauncherVariables[] = {
-    "TAP_PATH_PREFIX",           "TAP_FORMAT",
-    "TAP_STREAMING",             "TAP_MIN_STREAMED_SENT_BYTES",
-    "TAP_CONNECTION_PER_EVENT",  "TAP_MAX_BUFFERED_RX_BYTES",
-    "TAP_MAX_BUFFERED_TX_BYTES", "TAP_MATCH",
-    "TAP_CONFIG",                "TAP_SINK",
+    "TAP_PATH_PREFIX",
+    "TAP_FORMAT",
+    "TAP_STREAMING",
+    "TAP_MIN_STREAMED_SENT_BYTES",
+    "TAP_CONNECTION_PER_EVENT",
+    "TAP_MAX_BUFFERED_RX_BYTES",
+    "TAP_MAX_BUFFERED_TX_BYTES",
+    "TAP_MATCH",
+    "TAP_CONFIG",
+    "TAP_SINK",
     nullptr,
 };
 
@@ -182,7 +188,8 @@ absl::StatusOr<LauncherOptions> parseLauncherCommandLine(int argc, const char* c
     }
     std::optional<std::string>& field = options.*(matched->field);
     if (field) {
-      return absl::InvalidArgumentError(absl::StrCat(std::string(matched->long_name), " given twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(matched->long_name), " given twice"));
     }
     field = std::move(value);
   }

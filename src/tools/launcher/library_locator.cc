@@ -110,7 +110,8 @@ absl::StatusOr<std::string> findLibrary(const std::optional<std::string>& explic
 
 std::string preloadValue(const std::string& library, const char* existing) {
   if (existing == nullptr || *existing == '\0') return library;
-  for (absl::string_view entry : absl::StrSplit(existing, absl::ByAnyChar(": "), absl::SkipEmpty())) {
+  for (absl::string_view entry :
+       absl::StrSplit(existing, absl::ByAnyChar(": "), absl::SkipEmpty())) {
     if (entry == library) return existing;
   }
   return absl::StrCat(library, ":", existing);

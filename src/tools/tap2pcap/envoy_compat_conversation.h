@@ -7,8 +7,8 @@
 // microseconds. No handshake, no FIN, no comments; closes are ignored.
 #pragma once
 
-#include "tools/tap2pcap/conversation.h"
 #include "tools/capture/packet_builder.h"
+#include "tools/tap2pcap/conversation.h"
 
 namespace tapshim::tap2pcap {
 

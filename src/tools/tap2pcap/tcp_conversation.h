@@ -13,8 +13,8 @@
 
 #include <string>
 
-#include "tools/tap2pcap/conversation.h"
 #include "tools/capture/packet_builder.h"
+#include "tools/tap2pcap/conversation.h"
 
 namespace tapshim::tap2pcap {
 

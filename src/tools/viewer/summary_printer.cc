@@ -69,7 +69,8 @@ std::string addressJson(const Address* address) {
                                                : absl::StrCat(socket.port_value());
     return absl::StrCat("{\"address\":", jsonString(socket.address()), ",\"port\":", port, "}");
   }
-  if (address->has_pipe()) return absl::StrCat("{\"pipe\":", jsonString(address->pipe().path()), "}");
+  if (address->has_pipe())
+    return absl::StrCat("{\"pipe\":", jsonString(address->pipe().path()), "}");
   if (address->has_envoy_internal_address()) {
     return absl::StrCat("{\"internal\":",
                         jsonString(address->envoy_internal_address().server_listener_name()), "}");
@@ -177,13 +178,13 @@ std::string jsonString(const std::string& text) {
 
 void printText(const TraceView& trace, bool with_events, std::FILE* out) {
   // A unix socket's side without a name (a client's, usually) has no address.
-  const bool pipe = (trace.local && trace.local->has_pipe()) ||
-                    (trace.remote && trace.remote->has_pipe());
+  const bool pipe =
+      (trace.local && trace.local->has_pipe()) || (trace.remote && trace.remote->has_pipe());
   auto side = [pipe](const std::optional<Address>& address) {
     return address ? formatAddress(&*address) : pipe ? "(unnamed)" : "?";
   };
-  std::string line =
-      absl::StrCat("trace ", trace.trace_id, "  ", side(trace.local), " → ", side(trace.remote), "  ");
+  std::string line = absl::StrCat("trace ", trace.trace_id, "  ", side(trace.local), " → ",
+                                  side(trace.remote), "  ");
   if (trace.pid || !trace.process_name.empty()) {
     absl::StrAppend(&line, trace.process_name.empty() ? "?" : trace.process_name, "[",
                     trace.pid.value_or(0), "]  ");
@@ -196,7 +197,8 @@ void printText(const TraceView& trace, bool with_events, std::FILE* out) {
   std::fputs(line.c_str(), out);
   if (!with_events) return;
   for (const EventView& event : trace.events) {
-    std::string text = absl::StrFormat("    +%.6f s  ", static_cast<double>(relative(trace, event)) / 1e9);
+    std::string text =
+        absl::StrFormat("    +%.6f s  ", static_cast<double>(relative(trace, event)) / 1e9);
     switch (event.kind) {
       case EventView::Kind::kWrite:
         absl::StrAppend(&text, "→ ", event.size, " B");

@@ -73,8 +73,7 @@ void countEvent(const EventView& event, TraceView* trace) {
     ++trace->closed_events;
     return;
   }
-  DirectionView& direction =
-      event.kind == EventView::Kind::kWrite ? trace->sent : trace->received;
+  DirectionView& direction = event.kind == EventView::Kind::kWrite ? trace->sent : trace->received;
   ++direction.events;
   direction.bytes += event.size;
   if (event.truncated) {
@@ -145,8 +144,8 @@ absl::Status TraceCollector::addFile(size_t input, const std::string& path) {
     if (!got.ok()) return got.status();
     if (!*got) break;
     ++records;
-    absl::Status parsed = tap2pcap::parseRecord(record, *format,
-                                                tap2pcap::ConnectionNumbering::kDetect, &wrapper);
+    absl::Status parsed =
+        tap2pcap::parseRecord(record, *format, tap2pcap::ConnectionNumbering::kDetect, &wrapper);
     if (!parsed.ok()) {
       return absl::Status(parsed.code(), absl::StrCat("record ", records, " (byte ",
                                                       location.offset, "): ", parsed.message()));
@@ -175,9 +174,8 @@ absl::Status TraceCollector::addFile(size_t input, const std::string& path) {
 }
 
 std::vector<TraceView> TraceCollector::takeSorted() {
-  std::stable_sort(traces_.begin(), traces_.end(), [](const TraceView& a, const TraceView& b) {
-    return a.sort_ns < b.sort_ns;
-  });
+  std::stable_sort(traces_.begin(), traces_.end(),
+                   [](const TraceView& a, const TraceView& b) { return a.sort_ns < b.sort_ns; });
   return std::move(traces_);
 }
 

@@ -32,7 +32,7 @@ struct EventView {
 inline constexpr size_t kPreviewBytes = 60;
 
 struct DirectionView {
-  uint64_t bytes = 0;       // recorded
+  uint64_t bytes = 0;  // recorded
   uint64_t events = 0;
   uint64_t cut_events = 0;  // truncated, with data
   uint64_t gap_events = 0;  // truncated, empty: bytes the shim did not see or keep
@@ -55,7 +55,7 @@ struct TraceView {
   int64_t first_ns = 0;
   int64_t last_ns = 0;
   bool has_time = false;
-  int64_t sort_ns = 0;  // first_ns, or the file's modification time without any
+  int64_t sort_ns = 0;            // first_ns, or the file's modification time without any
   std::vector<EventView> events;  // only when asked for
 };
 

@@ -87,9 +87,10 @@ std::string quoted(const std::string& text) {
 }
 
 void printEnd(const End& end, bool first) {
-  printf("%s\n  {\"role\": %s, \"pid\": %d, \"local\": [%s, %d], \"peer\": [%s, %d],", first ? "" : ",",
-         quoted(end.role).c_str(), static_cast<int>(end.pid), quoted(end.local_address).c_str(),
-         end.local_port, quoted(end.peer_address).c_str(), end.peer_port);
+  printf("%s\n  {\"role\": %s, \"pid\": %d, \"local\": [%s, %d], \"peer\": [%s, %d],",
+         first ? "" : ",", quoted(end.role).c_str(), static_cast<int>(end.pid),
+         quoted(end.local_address).c_str(), end.local_port, quoted(end.peer_address).c_str(),
+         end.peer_port);
   printf(" \"unordered\": %s, \"read_truncated\": %s, \"write_truncated\": %s, \"events\": [",
          end.unordered ? "true" : "false", end.readTruncated() ? "true" : "false",
          end.writeTruncated() ? "true" : "false");
@@ -279,8 +280,8 @@ Bytes Harness::readExact(End& end, size_t size) {
   while (done < size) {
     const ssize_t n = read(end.fd, out.data() + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    HOOK_CHECK(n > 0, end.role + (n == 0 ? ": unexpected end of stream" : ": read: " +
-                                                                          std::string(strerror(errno))));
+    HOOK_CHECK(n > 0, end.role + (n == 0 ? ": unexpected end of stream"
+                                         : ": read: " + std::string(strerror(errno))));
     end.received(out.data() + done, n);
     done += static_cast<size_t>(n);
   }

@@ -1,5 +1,6 @@
 // The harness of the per-hook tests: one small snippet per hooked function
-// (tests/preload/hooks/{data,connection}/<family>.cc, in the spirit of libfaketime's test/snippets).
+// (tests/preload/hooks/{data,connection}/<family>.cc, in the spirit of libfaketime's
+// test/snippets).
 //
 // A snippet is a scenario function registered with HOOK_SCENARIO. It gets
 // loopback TCP pairs from the harness (both ends in this process, so the
@@ -37,10 +38,11 @@ using Bytes = std::string;
 
 // Stops the driver with a message naming the snippet line (exit status 1).
 [[noreturn]] void fail(const char* file, int line, const std::string& message);
-#define HOOK_CHECK(condition, message)                                        \
-  do {                                                                        \
-    if (!(condition)) ::hooks::fail(__FILE__, __LINE__, std::string("check failed: ") + \
-                                    #condition + ": " + (message));           \
+#define HOOK_CHECK(condition, message)                                              \
+  do {                                                                              \
+    if (!(condition))                                                               \
+      ::hooks::fail(__FILE__, __LINE__,                                             \
+                    std::string("check failed: ") + #condition + ": " + (message)); \
   } while (0)
 // A call that must succeed (returns >= 0); names errno otherwise.
 #define HOOK_OK(call) ::hooks::checkCall((call), #call, __FILE__, __LINE__)
@@ -62,14 +64,14 @@ struct ExpectedEvent {
 class End {
  public:
   int fd = -1;
-  std::string role;              // "client", "server", "child client", ...
-  std::string local_address;     // numeric, as inet_ntop writes it
+  std::string role;           // "client", "server", "child client", ...
+  std::string local_address;  // numeric, as inet_ntop writes it
   int local_port = 0;
   std::string peer_address;
   int peer_port = 0;
-  pid_t pid = 0;                 // the process whose trace this is
-  bool open = true;              // the harness closes open fds at the end
-  bool unordered = false;        // several threads record: compare as a multiset
+  pid_t pid = 0;           // the process whose trace this is
+  bool open = true;        // the harness closes open fds at the end
+  bool unordered = false;  // several threads record: compare as a multiset
   bool expect_trace = true;
 
   // The program received `n` bytes at `data` in one call (n <= 0: no event).
@@ -158,8 +160,8 @@ struct Registrar {
   Registrar(const char* name, const char* env, void (*run)(Harness&));
 };
 
-#define HOOK_SCENARIO(name, env)                                         \
-  static void name##_scenario(::hooks::Harness& h);                     \
+#define HOOK_SCENARIO(name, env)                                            \
+  static void name##_scenario(::hooks::Harness& h);                         \
   static ::hooks::Registrar name##_registrar(#name, env, &name##_scenario); \
   static void name##_scenario([[maybe_unused]] ::hooks::Harness& h)
 

@@ -146,7 +146,8 @@ TEST(ConfigTest, SinkIsFilePerTapOrFilePerProcessAndOthersRefused) {
 TEST(ConfigTest, FilePerProcessSinkDefaultsToLengthDelimitedAndRefusesProtoBinary) {
   // Many messages in one file must be delimited, buffered or streamed.
   for (const char* streaming : {"0", "1"}) {
-    EXPECT_EQ(parse({{"TAP_PATH_PREFIX", "p"}, {"TAP_SINK", "file_per_process"},
+    EXPECT_EQ(parse({{"TAP_PATH_PREFIX", "p"},
+                     {"TAP_SINK", "file_per_process"},
                      {"TAP_STREAMING", streaming}})
                   .config.format,
               OutputFormat::kProtoBinaryLengthDelimited);
@@ -157,7 +158,8 @@ TEST(ConfigTest, FilePerProcessSinkDefaultsToLengthDelimitedAndRefusesProtoBinar
         parse({{"TAP_PATH_PREFIX", "p"}, {"TAP_SINK", "file_per_process"}, {"TAP_FORMAT", format}});
     EXPECT_THAT(parsed.error, IsEmpty()) << format;
   }
-  expectRefused(parse({{"TAP_PATH_PREFIX", "p"}, {"TAP_SINK", "file_per_process"},
+  expectRefused(parse({{"TAP_PATH_PREFIX", "p"},
+                       {"TAP_SINK", "file_per_process"},
                        {"TAP_FORMAT", "proto_binary"}}),
                 "TAP_SINK");
 }

@@ -4,10 +4,9 @@
 #include "tap_core/config/envoy_tap_config.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <string>
 
@@ -112,9 +111,13 @@ void expectEnvoyDocsSettings(const EnvoyTapSettings& s) {
   EXPECT_FALSE(s.min_streamed_sent_bytes.has_value());
 }
 
-TEST(EnvoyTapConfigTest, EnvoyDocumentationYaml) { expectEnvoyDocsSettings(parseOk(kEnvoyDocsYaml)); }
+TEST(EnvoyTapConfigTest, EnvoyDocumentationYaml) {
+  expectEnvoyDocsSettings(parseOk(kEnvoyDocsYaml));
+}
 
-TEST(EnvoyTapConfigTest, EnvoyDocumentationJson) { expectEnvoyDocsSettings(parseOk(kEnvoyDocsJson)); }
+TEST(EnvoyTapConfigTest, EnvoyDocumentationJson) {
+  expectEnvoyDocsSettings(parseOk(kEnvoyDocsJson));
+}
 
 TEST(EnvoyTapConfigTest, TransportSocketContentWithoutTheOuterKey) {
   const std::string text = R"(name: envoy.transport_sockets.tap
@@ -126,7 +129,8 @@ typed_config:
 }
 
 TEST(EnvoyTapConfigTest, TypedConfigOnly) {
-  const std::string text = R"("@type": type.googleapis.com/envoy.extensions.transport_sockets.tap.v3.Tap
+  const std::string text =
+      R"("@type": type.googleapis.com/envoy.extensions.transport_sockets.tap.v3.Tap
 common_config:
   static_config:
     match:
@@ -154,7 +158,8 @@ TEST(EnvoyTapConfigTest, BareTapConfigDefaultsToEnvoysFormat) {
   EXPECT_FALSE(s.format_given);
   EXPECT_TRUE(s.match_all);
   // A bare TapConfig may carry its own type URL.
-  EXPECT_EQ(parseOk("\"@type\": type.googleapis.com/envoy.config.tap.v3.TapConfig\n" + tapConfig(kAny, kSink))
+  EXPECT_EQ(parseOk("\"@type\": type.googleapis.com/envoy.config.tap.v3.TapConfig\n" +
+                    tapConfig(kAny, kSink))
                 .path_prefix,
             "/tmp/tap/t");
 }
@@ -184,7 +189,8 @@ TEST(EnvoyTapConfigTest, LowerCamelCaseNames) {
 }
 
 TEST(EnvoyTapConfigTest, StreamingBatchedPerEvent) {
-  const std::string text = R"("@type": type.googleapis.com/envoy.extensions.transport_sockets.tap.v3.Tap
+  const std::string text =
+      R"("@type": type.googleapis.com/envoy.extensions.transport_sockets.tap.v3.Tap
 common_config:
   static_config:
     match: {any_match: true}
@@ -210,7 +216,9 @@ socket_tap_config: {set_connection_per_event: True}
 
 TEST(EnvoyTapConfigTest, FormatsByNameNumberAndCase) {
   auto format = [](const std::string& value) {
-    return parseOk(tapConfig(kAny, "  sinks: [{format: " + value + ", file_per_tap: {path_prefix: /p}}]\n")).format;
+    return parseOk(tapConfig(kAny, "  sinks: [{format: " + value +
+                                       ", file_per_tap: {path_prefix: /p}}]\n"))
+        .format;
   };
   EXPECT_EQ(format("JSON_BODY_AS_BYTES"), OutputFormat::kJsonBodyAsBytes);
   EXPECT_EQ(format("'PROTO_BINARY'"), OutputFormat::kProtoBinary);
@@ -224,12 +232,15 @@ TEST(EnvoyTapConfigTest, MatchTreesFoldToConstants) {
   EXPECT_FALSE(match("  not_match: {any_match: true}\n"));
   EXPECT_TRUE(match("  not_match: {not_match: {any_match: true}}\n"));
   EXPECT_TRUE(match("  and_match: {rules: [{any_match: true}, {any_match: true}]}\n"));
-  EXPECT_FALSE(match("  and_match: {rules: [{any_match: true}, {not_match: {any_match: true}}]}\n"));
+  EXPECT_FALSE(
+      match("  and_match: {rules: [{any_match: true}, {not_match: {any_match: true}}]}\n"));
   EXPECT_TRUE(match("  or_match: {rules: [{not_match: {any_match: true}}, {any_match: true}]}\n"));
-  EXPECT_FALSE(match("  or_match:\n    rules:\n    - not_match: {any_match: true}\n"
-                     "    - not_match: {any_match: true}\n"));
-  EXPECT_FALSE(match("  not_match:\n    or_match:\n      rules:\n      - any_match: true\n"
-                     "      - and_match: {rules: [{any_match: true}, {any_match: true}]}\n"));
+  EXPECT_FALSE(
+      match("  or_match:\n    rules:\n    - not_match: {any_match: true}\n"
+            "    - not_match: {any_match: true}\n"));
+  EXPECT_FALSE(
+      match("  not_match:\n    or_match:\n      rules:\n      - any_match: true\n"
+            "      - and_match: {rules: [{any_match: true}, {any_match: true}]}\n"));
 }
 
 TEST(EnvoyTapConfigTest, MatchWinsOverMatchConfig) {
@@ -240,8 +251,9 @@ TEST(EnvoyTapConfigTest, MatchWinsOverMatchConfig) {
       "output_config:\n" +
       std::string(kSink);
   EXPECT_FALSE(parseOk(text).match_all);
-  expectError("match: {any_match: true}\nmatch_config: {bogus: 1}\noutput_config:\n" + std::string(kSink),
-              "2: match_config.bogus: unknown field");
+  expectError(
+      "match: {any_match: true}\nmatch_config: {bogus: 1}\noutput_config:\n" + std::string(kSink),
+      "2: match_config.bogus: unknown field");
 }
 
 TEST(EnvoyTapConfigTest, ScalarSpellings) {
@@ -267,17 +279,21 @@ TEST(EnvoyTapConfigTest, ScalarSpellings) {
   EXPECT_EQ(limit("00100"), 100u);
   EXPECT_EQ(limit("0"), 0u);
   EXPECT_EQ(limit("~"), 12345u);  // null: unset, as protobuf's JSON
-  EXPECT_EQ(parseOk(tapConfig(kAny,
-                              "  sinks: [{file_per_tap: {path_prefix: \"/tmp/a b\\tc # d\"}}]  # comment\n"))
+  EXPECT_EQ(
+      parseOk(
+          tapConfig(kAny,
+                    "  sinks: [{file_per_tap: {path_prefix: \"/tmp/a b\\tc # d\"}}]  # comment\n"))
+          .path_prefix,
+      "/tmp/a b\tc # d");
+  EXPECT_EQ(parseOk(tapConfig(kAny, "  sinks: [{file_per_tap: {path_prefix: '/tmp/it''s'}}]\n"))
                 .path_prefix,
-            "/tmp/a b\tc # d");
-  EXPECT_EQ(parseOk(tapConfig(kAny, "  sinks: [{file_per_tap: {path_prefix: '/tmp/it''s'}}]\n")).path_prefix,
             "/tmp/it's");
 }
 
 TEST(EnvoyTapConfigTest, HttpMatcherIsAnError) {
-  expectError(tapConfig("  http_request_headers_match:\n    headers: [{name: host}]\n", kSink),
-              "2: match.http_request_headers_match: is an HTTP matcher, which can never match a socket");
+  expectError(
+      tapConfig("  http_request_headers_match:\n    headers: [{name: host}]\n", kSink),
+      "2: match.http_request_headers_match: is an HTTP matcher, which can never match a socket");
   expectError(tapConfig("  or_match:\n    rules:\n    - any_match: true\n"
                         "    - httpResponseGenericBodyMatch: {bytes_limit: 1}\n",
                         kSink),
@@ -302,8 +318,10 @@ TEST(EnvoyTapConfigTest, MatchErrors) {
 TEST(EnvoyTapConfigTest, AdminGrpcAndCustomSinksAreErrors) {
   expectError(tapConfig(kAny, "  sinks:\n  - streaming_admin: {}\n"),
               "5: output_config.sinks[0].streaming_admin: admin sinks need Envoy's admin endpoint");
-  expectError(tapConfig(kAny, "  sinks:\n  - format: JSON_BODY_AS_BYTES\n    buffered_admin: {max_traces: 1}\n"),
-              "6: output_config.sinks[0].buffered_admin: admin sinks");
+  expectError(
+      tapConfig(kAny,
+                "  sinks:\n  - format: JSON_BODY_AS_BYTES\n    buffered_admin: {max_traces: 1}\n"),
+      "6: output_config.sinks[0].buffered_admin: admin sinks");
   expectError(tapConfig(kAny, "  sinks:\n  - streaming_grpc: {tap_id: x}\n"),
               "5: output_config.sinks[0].streaming_grpc: gRPC sinks are not supported");
   expectError(tapConfig(kAny, "  sinks:\n  - custom_sink: {name: udp}\n"),
@@ -327,22 +345,27 @@ TEST(EnvoyTapConfigTest, SinkCountErrors) {
               "4: output_config.sinks[0].file_per_tap: missing path_prefix");
   expectError(tapConfig(kAny, "  sinks: [{file_per_tap: {path_prefix: ''}}]\n"),
               "4: output_config.sinks[0].file_per_tap.path_prefix: is empty");
-  expectError(tapConfig(kAny, "  sinks: [{file_per_tap: {path_prefix: /a}, streaming_admin: {}}]\n"),
-              "4: output_config.sinks[0]: sets both");
+  expectError(
+      tapConfig(kAny, "  sinks: [{file_per_tap: {path_prefix: /a}, streaming_admin: {}}]\n"),
+      "4: output_config.sinks[0]: sets both");
 }
 
 TEST(EnvoyTapConfigTest, UnknownFieldsAreErrors) {
-  expectError(tapConfig(kAny, std::string(kSink) + "  max_buffered_bytes: 5\n"),
-              "7: output_config.max_buffered_bytes: unknown field (Envoy rejects unknown fields; expected "
-              "one of: sinks, max_buffered_rx_bytes,");
-  expectError(tapConfig(kAny, "  sinks:\n  - file_per_tap:\n      path_prefix: /p\n      flush: true\n"),
-              "7: output_config.sinks[0].file_per_tap.flush: unknown field");
+  expectError(
+      tapConfig(kAny, std::string(kSink) + "  max_buffered_bytes: 5\n"),
+      "7: output_config.max_buffered_bytes: unknown field (Envoy rejects unknown fields; expected "
+      "one of: sinks, max_buffered_rx_bytes,");
+  expectError(
+      tapConfig(kAny, "  sinks:\n  - file_per_tap:\n      path_prefix: /p\n      flush: true\n"),
+      "7: output_config.sinks[0].file_per_tap.flush: unknown field");
   std::string docs = kEnvoyDocsYaml;
   docs.replace(docs.find("    common_config:"), 0, "    extra: 1\n");
   expectError(docs, "5: transport_socket.typed_config.extra: unknown field");
-  expectError("transport_socket: {name: envoy.transport_sockets.tap}\nother: 1\n", "2: other: unknown field");
-  expectError(tapConfig(kAny, std::string(kSink) + "  maxBufferedRxBytes: 1\n  max_buffered_rx_bytes: 2\n"),
-              "8: output_config.max_buffered_rx_bytes: field given twice");
+  expectError("transport_socket: {name: envoy.transport_sockets.tap}\nother: 1\n",
+              "2: other: unknown field");
+  expectError(
+      tapConfig(kAny, std::string(kSink) + "  maxBufferedRxBytes: 1\n  max_buffered_rx_bytes: 2\n"),
+      "8: output_config.max_buffered_rx_bytes: field given twice");
   expectError("{hello: world}\n", "1: not an Envoy tap configuration");
   expectError("- a\n", "1: expected a mapping");
 }
@@ -350,21 +373,28 @@ TEST(EnvoyTapConfigTest, UnknownFieldsAreErrors) {
 TEST(EnvoyTapConfigTest, TypeUrlsAndNamesAreChecked) {
   std::string docs = kEnvoyDocsYaml;
   docs.replace(docs.find("tap.v3.Tap"), 10, "tls.v3.UpstreamTlsContext");
-  expectError(docs, "4: transport_socket.typed_config.@type: "
-                    "'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' is not");
+  expectError(
+      docs,
+      "4: transport_socket.typed_config.@type: "
+      "'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' is not");
   docs = kEnvoyDocsYaml;
   docs.replace(docs.find("envoy.transport_sockets.tap"), 27, "envoy.transport_sockets.tls");
-  expectError(docs, "2: transport_socket.name: 'envoy.transport_sockets.tls' is not the tap transport socket");
+  expectError(
+      docs,
+      "2: transport_socket.name: 'envoy.transport_sockets.tls' is not the tap transport socket");
   expectError("transport_socket:\n  name: envoy.transport_sockets.tap\n",
               "1: transport_socket: missing typed_config");
-  expectError("\"@type\": type.googleapis.com/envoy.config.tap.v3.Other\nmatch: {any_match: true}\n",
-              "1: @type: 'type.googleapis.com/envoy.config.tap.v3.Other' is not "
-              "type.googleapis.com/envoy.extensions.transport_sockets.tap.v3.Tap (or envoy.config.tap.v3.TapConfig)");
+  expectError(
+      "\"@type\": type.googleapis.com/envoy.config.tap.v3.Other\nmatch: {any_match: true}\n",
+      "1: @type: 'type.googleapis.com/envoy.config.tap.v3.Other' is not "
+      "type.googleapis.com/envoy.extensions.transport_sockets.tap.v3.Tap (or "
+      "envoy.config.tap.v3.TapConfig)");
 }
 
 TEST(EnvoyTapConfigTest, BadValuesAreErrors) {
-  expectError(tapConfig(kAny, "  sinks: [{format: PROTO_BINARYY, file_per_tap: {path_prefix: /p}}]\n"),
-              "4: output_config.sinks[0].format: 'PROTO_BINARYY' is not a format (JSON_BODY_AS_BYTES,");
+  expectError(
+      tapConfig(kAny, "  sinks: [{format: PROTO_BINARYY, file_per_tap: {path_prefix: /p}}]\n"),
+      "4: output_config.sinks[0].format: 'PROTO_BINARYY' is not a format (JSON_BODY_AS_BYTES,");
   expectError(tapConfig(kAny, "  sinks: [{format: 5, file_per_tap: {path_prefix: /p}}]\n"),
               "4: output_config.sinks[0].format: '5' is not a format");
   auto limitError = [](const std::string& value, const std::string& problem) {
@@ -413,10 +443,12 @@ TEST(EnvoyTapConfigTest, LoadsAFile) {
 }
 
 TEST(EnvoyTapConfigTest, FileErrorsNameTheFile) {
-  const std::string path = writeTemp("match: {any_match: true}\noutput_config: {sinks: [{streaming_admin: {}}]}\n");
+  const std::string path =
+      writeTemp("match: {any_match: true}\noutput_config: {sinks: [{streaming_admin: {}}]}\n");
   std::string error;
   EXPECT_FALSE(loadEnvoyTapConfig(path.c_str(), &error).has_value());
-  EXPECT_EQ(error.rfind(path + ":2: output_config.sinks[0].streaming_admin: admin sinks", 0), 0u) << error;
+  EXPECT_EQ(error.rfind(path + ":2: output_config.sinks[0].streaming_admin: admin sinks", 0), 0u)
+      << error;
   unlink(path.c_str());
 
   EXPECT_FALSE(loadEnvoyTapConfig("/nonexistent/tap.yaml", &error).has_value());

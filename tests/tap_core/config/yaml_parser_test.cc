@@ -83,7 +83,8 @@ TEST(YamlParserTest, ScalarOnTheLineAfterItsKeyKeepsTheKey) {  // found by the f
 }
 
 TEST(YamlParserTest, FlowCollectionsAndJson) {
-  const YamlNode root = parseOk("a: {b: 1, \"c\":\"d\", e: [x, 'y', {f: g}], h: [], i: {}, j: [1, 2,]}\n");
+  const YamlNode root =
+      parseOk("a: {b: 1, \"c\":\"d\", e: [x, 'y', {f: g}], h: [], i: {}, j: [1, 2,]}\n");
   const YamlNode& a = at(root, "a");
   ASSERT_TRUE(a.isMap());
   EXPECT_EQ(at(a, "c").value, "d");
@@ -108,7 +109,8 @@ TEST(YamlParserTest, FlowCollectionsAndJson) {
 
 TEST(YamlParserTest, Scalars) {
   const YamlNode root = parseOk(
-      "dq: \"tab\\t quote\\\" back\\\\ slash\\/ nul-free \\x41 \\u00e9 \\ud83d\\ude00 \\U0001F600 \\N\"\n"
+      "dq: \"tab\\t quote\\\" back\\\\ slash\\/ nul-free \\x41 \\u00e9 \\ud83d\\ude00 \\U0001F600 "
+      "\\N\"\n"
       "sq: 'it''s # not a comment'\n"
       "plain: a plain value, a:b # a comment\n"
       "url: type.googleapis.com/x.y.Z   # comment after a value\n"
@@ -119,8 +121,9 @@ TEST(YamlParserTest, Scalars) {
       "colon: a:b\n"
       "hash: a#b\n"
       "num: -12.5e3\n");
-  EXPECT_EQ(at(root, "dq").value,
-            "tab\t quote\" back\\ slash/ nul-free A \xc3\xa9 \xf0\x9f\x98\x80 \xf0\x9f\x98\x80 \xc2\x85");
+  EXPECT_EQ(
+      at(root, "dq").value,
+      "tab\t quote\" back\\ slash/ nul-free A \xc3\xa9 \xf0\x9f\x98\x80 \xf0\x9f\x98\x80 \xc2\x85");
   EXPECT_EQ(at(root, "sq").value, "it's # not a comment");
   EXPECT_TRUE(at(root, "sq").quoted);
   EXPECT_EQ(at(root, "plain").value, "a plain value, a:b");
@@ -142,7 +145,9 @@ TEST(YamlParserTest, PlainTrueFalseStayText) {
 }
 
 TEST(YamlParserTest, DocumentMarkersCommentsCrlfAndBom) {
-  const YamlNode root = parseOk("\xef\xbb\xbf# leading comment\r\n---  # start\r\n\r\na: 1 # one\r\n  # indented comment\r\nb: 2\r\n...\r\n# trailing\r\n");
+  const YamlNode root = parseOk(
+      "\xef\xbb\xbf# leading comment\r\n---  # start\r\n\r\na: 1 # one\r\n  # indented "
+      "comment\r\nb: 2\r\n...\r\n# trailing\r\n");
   EXPECT_EQ(at(root, "a").value, "1");
   EXPECT_EQ(at(root, "b").value, "2");
   EXPECT_EQ(at(root, "b").key_line, 6);

@@ -7,10 +7,10 @@
 #include <random>
 #include <string>
 
-#include "tests/tap_core/support/proto_test_util.h"
 #include "tap_core/base/byte_buffer.h"
 #include "tap_core/encoder/proto_binary_encoder.h"
 #include "tap_core/encoder/proto_wire.h"
+#include "tests/tap_core/support/proto_test_util.h"
 #include "tests/tap_core/support/trace_builders.h"
 
 namespace tapshim::testing {

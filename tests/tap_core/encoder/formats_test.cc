@@ -52,7 +52,8 @@ std::optional<std::string> jsonOf(const TraceWrapper& message) {
   options.add_whitespace = true;
   options.always_print_primitive_fields = true;
   std::string out;
-  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return std::nullopt;
+  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok())
+    return std::nullopt;
   return out;
 }
 
@@ -128,7 +129,8 @@ std::unique_ptr<SegmentCase> randomSegment(std::mt19937_64& random) {
   if (per_event_connection) data.event_connection = &*trace.connection;
   auto eventProto = [&](int index) {
     envoy::data::tap::v3::SocketEvent event = buffered.socket_buffered_trace().events(index);
-    if (per_event_connection) *event.mutable_connection() = buffered.socket_buffered_trace().connection();
+    if (per_event_connection)
+      *event.mutable_connection() = buffered.socket_buffered_trace().connection();
     return event;
   };
   switch (piece) {
@@ -154,7 +156,8 @@ std::unique_ptr<SegmentCase> randomSegment(std::mt19937_64& random) {
       fillEventLog(trace.events, &segment->events);
       data.events = &segment->events;
       auto* list = expected->mutable_events();
-      for (size_t k = 0; k < trace.events.size(); ++k) *list->add_events() = eventProto(static_cast<int>(k));
+      for (size_t k = 0; k < trace.events.size(); ++k)
+        *list->add_events() = eventProto(static_cast<int>(k));
       break;
     }
   }

@@ -12,12 +12,12 @@
 #include <string>
 #include <string_view>
 
-#include "tests/tap_core/support/proto_test_util.h"
 #include "tap_core/base/byte_buffer.h"
 #include "tap_core/encoder/json_encoder.h"
 #include "tap_core/encoder/proto_binary_encoder.h"
 #include "tap_core/encoder/proto_text_encoder.h"
 #include "tap_core/sink/sink.h"
+#include "tests/tap_core/support/proto_test_util.h"
 #include "tests/tap_core/support/trace_builders.h"
 
 namespace tapshim::testing {

@@ -11,12 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "tap_core/encoder/proto_binary_encoder.h"
+#include "tap_core/engine/tap_engine.h"
 #include "tests/tap_core/fakes/fake_clock.h"
 #include "tests/tap_core/fakes/fake_sink.h"
 #include "tests/tap_core/fakes/fake_socket_probe.h"
 #include "tests/tap_core/support/proto_test_util.h"
-#include "tap_core/encoder/proto_binary_encoder.h"
-#include "tap_core/engine/tap_engine.h"
 
 namespace tapshim::testing {
 namespace {

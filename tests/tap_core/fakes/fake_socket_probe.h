@@ -14,10 +14,10 @@ class FakeSocketProbe final : public core::SocketProbe {
  public:
   // `peer` unknown means "not connected (yet)".
   void addTcp(int fd, const core::Address& local, const core::Address& peer) {
-    sockets_[fd] = Socket{true, local, peer};
+    sockets_[fd] = Socket{true, local, peer, {}};
   }
   // A file, pipe, UDP or unix socket: never tapped.
-  void addNonTcp(int fd) { sockets_[fd] = Socket{false, {}, {}}; }
+  void addNonTcp(int fd) { sockets_[fd] = Socket{false, {}, {}, {}}; }
   void setPeer(int fd, const core::Address& peer) { sockets_[fd].peer = peer; }
   // What the kernel counts for a TCP socket (tcpTotals); without it the
   // probe cannot tell, as on an old kernel.

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "envoy/data/tap/v3/wrapper.pb.h"
-#include "tap_core/trace/event_log.h"
 #include "tap_core/encoder/trace_encoder.h"
+#include "tap_core/trace/event_log.h"
 #include "tap_core/trace/trace_types.h"
 
 namespace tapshim::testing {

@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "tap_core/encoder/proto_binary_encoder.h"
 #include "tests/tap_core/fakes/fake_clock.h"
 #include "tests/tap_core/fakes/fake_sink.h"
 #include "tests/tap_core/support/proto_test_util.h"
-#include "tap_core/encoder/proto_binary_encoder.h"
 
 namespace tapshim::testing {
 namespace {

@@ -3,6 +3,8 @@
 // counter from 1, advanced by full sizes, the closed event taking the
 // counter plus one; per-event cuts; batches; and the streamed-close hex of
 // section 5.1.
+#include "tap_core/tapper/streamed_tapper.h"
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <gtest/gtest.h>
@@ -11,11 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include "tap_core/encoder/proto_binary_encoder.h"
 #include "tests/tap_core/fakes/fake_clock.h"
 #include "tests/tap_core/fakes/fake_sink.h"
 #include "tests/tap_core/support/proto_test_util.h"
-#include "tap_core/encoder/proto_binary_encoder.h"
-#include "tap_core/tapper/streamed_tapper.h"
 
 namespace tapshim::testing {
 namespace {
@@ -106,13 +107,13 @@ TEST_F(StreamedTapperTest, FirstSegmentCarriesTheConnectionThenOneMessagePerEven
   const std::vector<TraceWrapper> all = messages();
   ASSERT_EQ(all.size(), 4u);
   EXPECT_THAT(all[0], EqualsProto(R"pb(
-    socket_streamed_trace_segment {
-      trace_id: 1
-      connection {
-        local_address { socket_address { address: "127.0.0.1" port_value: 1000 } }
-        remote_address { socket_address { address: "10.0.0.3" port_value: 50000 } }
-      }
-    })pb"));
+                socket_streamed_trace_segment {
+                  trace_id: 1
+                  connection {
+                    local_address { socket_address { address: "127.0.0.1" port_value: 1000 } }
+                    remote_address { socket_address { address: "10.0.0.3" port_value: 50000 } }
+                  }
+                })pb"));
   EXPECT_TRUE(all[1].socket_streamed_trace_segment().event().has_read());
   EXPECT_TRUE(all[2].socket_streamed_trace_segment().event().has_write());
   EXPECT_TRUE(all[3].socket_streamed_trace_segment().event().has_closed());
@@ -128,7 +129,8 @@ TEST_F(StreamedTapperTest, EachEventIsCutToTheLimitOnItsOwn) {
   std::vector<std::pair<std::string, bool>> events;
   for (const TraceWrapper& message : messages()) {
     const auto& event = message.socket_streamed_trace_segment().event();
-    if (event.has_read()) events.emplace_back(event.read().data().as_bytes(), event.read().data().truncated());
+    if (event.has_read())
+      events.emplace_back(event.read().data().as_bytes(), event.read().data().truncated());
   }
   EXPECT_EQ(events, (std::vector<std::pair<std::string, bool>>{
                         {"hell", true}, {"hi", false}, {"agai", true}}));
@@ -138,7 +140,7 @@ TEST_F(StreamedTapperTest, EachEventIsCutToTheLimitOnItsOwn) {
 
 TEST_F(StreamedTapperTest, BatchesWholeEventsUntilTheThresholdAndAtClose) {
   start(/*min_streamed_sent_bytes=*/8, /*limit=*/2);
-  read("hello");  // 5 waiting
+  read("hello");   // 5 waiting
   write("world");  // 10 >= 8: sent
   read("x");
   tapper_->onClose(connection_);  // with the closed event
@@ -174,8 +176,13 @@ TEST_F(StreamedTapperTest, ConnectionPerEventIsOnEveryEvent) {
   const std::vector<TraceWrapper> all = messages();
   ASSERT_EQ(all.size(), 3u);
   for (int i : {1, 2}) {
-    EXPECT_EQ(all[i].socket_streamed_trace_segment().event().connection().remote_address()
-                  .socket_address().port_value(),
+    EXPECT_EQ(all[i]
+                  .socket_streamed_trace_segment()
+                  .event()
+                  .connection()
+                  .remote_address()
+                  .socket_address()
+                  .port_value(),
               50000u);
   }
 }

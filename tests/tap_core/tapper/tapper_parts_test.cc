@@ -8,11 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "tap_core/encoder/proto_binary_encoder.h"
+#include "tap_core/tapper/buffered_tapper.h"
+#include "tap_core/tapper/streamed_tapper.h"
 #include "tests/tap_core/fakes/fake_clock.h"
 #include "tests/tap_core/support/proto_test_util.h"
-#include "tap_core/tapper/buffered_tapper.h"
-#include "tap_core/encoder/proto_binary_encoder.h"
-#include "tap_core/tapper/streamed_tapper.h"
 
 namespace tapshim::testing {
 namespace {

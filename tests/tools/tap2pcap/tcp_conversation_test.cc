@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tools/tap2pcap/envoy_compat_conversation.h"
 #include "tests/tools/capture/recording_writer.h"
+#include "tools/tap2pcap/envoy_compat_conversation.h"
 
 namespace tapshim::tap2pcap {
 namespace testing {

@@ -4,8 +4,8 @@
 
 #include <sstream>
 
-#include "tools/trace_reader/record_source.h"
 #include "tests/tools/trace_builder.h"
+#include "tools/trace_reader/record_source.h"
 #include "tools/trace_reader/trace_cursor.h"
 #include "tools/trace_reader/trace_index.h"
 

@@ -1,7 +1,7 @@
 // close(2), close_range(2) and closefrom(3): the trace is written when the
 // connection's last fd goes, whichever call closes it.
-#include <linux/close_range.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include <algorithm>

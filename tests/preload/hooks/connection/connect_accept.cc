@@ -34,8 +34,8 @@ HOOK_SCENARIO(accept_accept4, "") {
   HOOK_OK(connect(first, reinterpret_cast<sockaddr*>(&target), length));
   sockaddr_in peer{};
   socklen_t peer_length = sizeof(peer);
-  const int accepted = static_cast<int>(
-      HOOK_OK(accept(listener, reinterpret_cast<sockaddr*>(&peer), &peer_length)));
+  const int accepted =
+      static_cast<int>(HOOK_OK(accept(listener, reinterpret_cast<sockaddr*>(&peer), &peer_length)));
   hooks::Pair& a = h.addPair(first, accepted);
   HOOK_CHECK(ntohs(peer.sin_port) == a.client.local_port, "accept's address is the client's");
 

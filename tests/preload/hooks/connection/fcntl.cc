@@ -32,11 +32,14 @@ void duplicateWith(hooks::Harness& h, int (*duplicate)(int fd, int minimum), con
 }  // namespace
 
 HOOK_SCENARIO(fcntl_dupfd, "") {
-  duplicateWith(h, [](int fd, int minimum) { return fcntl(fd, F_DUPFD, minimum); }, "F_DUPFD");
-  duplicateWith(h, [](int fd, int minimum) { return fcntl(fd, F_DUPFD_CLOEXEC, minimum); },
-                "F_DUPFD_CLOEXEC");
+  duplicateWith(
+      h, [](int fd, int minimum) { return fcntl(fd, F_DUPFD, minimum); }, "F_DUPFD");
+  duplicateWith(
+      h, [](int fd, int minimum) { return fcntl(fd, F_DUPFD_CLOEXEC, minimum); },
+      "F_DUPFD_CLOEXEC");
 }
 
 HOOK_SCENARIO(fcntl64_dupfd, "") {
-  duplicateWith(h, [](int fd, int minimum) { return fcntl64(fd, F_DUPFD, minimum); }, "fcntl64");
+  duplicateWith(
+      h, [](int fd, int minimum) { return fcntl64(fd, F_DUPFD, minimum); }, "fcntl64");
 }

@@ -27,11 +27,12 @@ HOOK_SCENARIO(threads_own, "TAP_MAX_BUFFERED_RX_BYTES=1000000 TAP_MAX_BUFFERED_T
   for (std::thread& thread : threads) thread.join();
 }
 
-HOOK_SCENARIO(threads_shared, "TAP_MAX_BUFFERED_RX_BYTES=1000000 TAP_MAX_BUFFERED_TX_BYTES=1000000") {
+HOOK_SCENARIO(threads_shared,
+              "TAP_MAX_BUFFERED_RX_BYTES=1000000 TAP_MAX_BUFFERED_TX_BYTES=1000000") {
   constexpr int kWriters = 2, kMessages = 300, kSize = 16;
   hooks::Pair& p = h.connectPair();
-  p.client.unordered = true;    // the shim records after each call returns
-  p.check_transfer = false;     // the kernel's order is not the recording order
+  p.client.unordered = true;  // the shim records after each call returns
+  p.check_transfer = false;   // the kernel's order is not the recording order
   std::vector<std::thread> writers;
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&p, w] {

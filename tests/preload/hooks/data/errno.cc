@@ -9,11 +9,11 @@
 
 #include "tests/preload/hooks/harness.h"
 
-#define EXPECT_ERRNO(call, expected)                                                        \
-  do {                                                                                      \
-    errno = 0;                                                                              \
-    const long result_ = (call);                                                            \
-    HOOK_CHECK(result_ == -1 && errno == (expected),                                        \
+#define EXPECT_ERRNO(call, expected)                                                             \
+  do {                                                                                           \
+    errno = 0;                                                                                   \
+    const long result_ = (call);                                                                 \
+    HOOK_CHECK(result_ == -1 && errno == (expected),                                             \
                std::string(#call) + ": got " + std::to_string(result_) + "/" + strerror(errno)); \
   } while (0)
 

@@ -24,7 +24,8 @@ void overflow(hooks::Harness& h) {
   p.client.shutDown(SHUT_WR);
   // Server reads at most 600 bytes a call.
   size_t got = 0;
-  while (got < up.size()) got += h.readExact(p.server, std::min<size_t>(600, up.size() - got)).size();
+  while (got < up.size())
+    got += h.readExact(p.server, std::min<size_t>(600, up.size() - got)).size();
   HOOK_CHECK(p.server.allReceived() == up, "server received other bytes");
   // Server: three writes of 1000 bytes.
   const hooks::Bytes down = hooks::pattern(3000, 2);

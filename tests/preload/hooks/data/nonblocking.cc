@@ -62,9 +62,9 @@ HOOK_SCENARIO(nonblocking_connect, "") {
   const int again = connect(p.client.fd, reinterpret_cast<sockaddr*>(&peer), length);
   HOOK_CHECK(again == 0 || errno == EISCONN, std::string("second connect: ") + strerror(errno));
   errno = 0;
-  HOOK_CHECK(connect(p.client.fd, reinterpret_cast<sockaddr*>(&peer), length) == -1 &&
-                 errno == EISCONN,
-             std::string("third connect: ") + strerror(errno));
+  HOOK_CHECK(
+      connect(p.client.fd, reinterpret_cast<sockaddr*>(&peer), length) == -1 && errno == EISCONN,
+      std::string("third connect: ") + strerror(errno));
   h.writeAll(p.client, "non-blocking hello");
   HOOK_CHECK(h.readExact(p.server, 18) == "non-blocking hello", "server received other bytes");
   h.writeAll(p.server, "ok");
@@ -116,25 +116,43 @@ HOOK_SCENARIO(eagain, "") {
   message.msg_iovlen = 1;
   mmsghdr messages = {};
   messages.msg_hdr = message;
-  const char* names[] = {"read", "readv", "recv", "recvfrom", "recvmsg", "recvmmsg",
-                         "__read_chk", "__recv_chk", "__recvfrom_chk"};
+  const char* names[] = {"read",     "readv",      "recv",       "recvfrom",      "recvmsg",
+                         "recvmmsg", "__read_chk", "__recv_chk", "__recvfrom_chk"};
   for (int which = 0; which < 9; ++which) {
     errno = 0;
     long result = 0;
     switch (which) {
-      case 0: result = read(fd, buffer, sizeof(buffer)); break;
-      case 1: result = readv(fd, &iov, 1); break;
-      case 2: result = recv(fd, buffer, sizeof(buffer), 0); break;
-      case 3: result = recvfrom(fd, buffer, sizeof(buffer), 0, nullptr, nullptr); break;
-      case 4: result = recvmsg(fd, &message, 0); break;
-      case 5: result = recvmmsg(fd, &messages, 1, 0, nullptr); break;
-      case 6: result = __read_chk(fd, buffer, sizeof(buffer), sizeof(buffer)); break;
-      case 7: result = __recv_chk(fd, buffer, sizeof(buffer), sizeof(buffer), 0); break;
-      case 8: result = __recvfrom_chk(fd, buffer, sizeof(buffer), sizeof(buffer), 0, nullptr, nullptr); break;
+      case 0:
+        result = read(fd, buffer, sizeof(buffer));
+        break;
+      case 1:
+        result = readv(fd, &iov, 1);
+        break;
+      case 2:
+        result = recv(fd, buffer, sizeof(buffer), 0);
+        break;
+      case 3:
+        result = recvfrom(fd, buffer, sizeof(buffer), 0, nullptr, nullptr);
+        break;
+      case 4:
+        result = recvmsg(fd, &message, 0);
+        break;
+      case 5:
+        result = recvmmsg(fd, &messages, 1, 0, nullptr);
+        break;
+      case 6:
+        result = __read_chk(fd, buffer, sizeof(buffer), sizeof(buffer));
+        break;
+      case 7:
+        result = __recv_chk(fd, buffer, sizeof(buffer), sizeof(buffer), 0);
+        break;
+      case 8:
+        result = __recvfrom_chk(fd, buffer, sizeof(buffer), sizeof(buffer), 0, nullptr, nullptr);
+        break;
     }
-    HOOK_CHECK(result == -1 && errno == EAGAIN,
-               std::string(names[which]) + ": expected -1/EAGAIN, got " + std::to_string(result) +
-                   "/" + strerror(errno));
+    HOOK_CHECK(result == -1 && errno == EAGAIN, std::string(names[which]) +
+                                                    ": expected -1/EAGAIN, got " +
+                                                    std::to_string(result) + "/" + strerror(errno));
   }
   // MSG_DONTWAIT on the blocking client end, too.
   errno = 0;

@@ -29,7 +29,8 @@ HOOK_SCENARIO(msg_peek, "") {
   h.writeAll(p.client, "hello world");
   waitQueued(p.server.fd, 11);
   char buffer[16] = {};
-  HOOK_CHECK(recv(p.server.fd, buffer, 5, MSG_PEEK) == 5 && hooks::Bytes(buffer, 5) == "hello", "recv peek");
+  HOOK_CHECK(recv(p.server.fd, buffer, 5, MSG_PEEK) == 5 && hooks::Bytes(buffer, 5) == "hello",
+             "recv peek");
   HOOK_CHECK(recvfrom(p.server.fd, buffer, 8, MSG_PEEK, nullptr, nullptr) == 8, "recvfrom peek");
   HOOK_CHECK(__recv_chk(p.server.fd, buffer, 3, sizeof(buffer), MSG_PEEK) == 3, "__recv_chk peek");
   iovec iov = {buffer, 11};
@@ -49,7 +50,8 @@ HOOK_SCENARIO(msg_trunc, "") {
   waitQueued(p.server.fd, 20);
   HOOK_CHECK(recv(p.server.fd, nullptr, 5, MSG_TRUNC) == 5, "recv MSG_TRUNC");
   p.server.discarded("AAAAA");
-  HOOK_CHECK(recvfrom(p.server.fd, nullptr, 5, MSG_TRUNC, nullptr, nullptr) == 5, "recvfrom MSG_TRUNC");
+  HOOK_CHECK(recvfrom(p.server.fd, nullptr, 5, MSG_TRUNC, nullptr, nullptr) == 5,
+             "recvfrom MSG_TRUNC");
   p.server.discarded("BBBBB");
   iovec iov = {nullptr, 5};
   msghdr message{};

@@ -7,7 +7,8 @@
 
 HOOK_SCENARIO(readv_writev, "") {
   hooks::Pair& p = h.connectPair();
-  const hooks::Bytes a = hooks::pattern(10, 1), b = hooks::pattern(0, 2), c = hooks::pattern(300, 3);
+  const hooks::Bytes a = hooks::pattern(10, 1), b = hooks::pattern(0, 2),
+                     c = hooks::pattern(300, 3);
   iovec out[3] = {{const_cast<char*>(a.data()), a.size()},
                   {const_cast<char*>(b.data()), b.size()},
                   {const_cast<char*>(c.data()), c.size()}};

@@ -21,7 +21,8 @@ int temporaryFile(const hooks::Bytes& data) {
   char path[] = "/tmp/tapshim-hook-sendfile-XXXXXX";
   const int fd = static_cast<int>(HOOK_OK(mkstemp(path)));
   HOOK_OK(unlink(path));
-  HOOK_CHECK(write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()), "file write");
+  HOOK_CHECK(write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()),
+             "file write");
   HOOK_OK(lseek(fd, 0, SEEK_SET));
   return fd;
 }
@@ -45,7 +46,8 @@ HOOK_SCENARIO(sendfile, "") {
   HOOK_CHECK(n == 300 && offset64 == 600, "sendfile64 at an offset");
   p.client.sent(content.data() + 300, n);
   HOOK_OK(close(file));
-  const hooks::Bytes expected = content.substr(0, 300) + content.substr(600, 200) + content.substr(300, 300);
+  const hooks::Bytes expected =
+      content.substr(0, 300) + content.substr(600, 200) + content.substr(300, 300);
   HOOK_CHECK(h.readExact(p.server, expected.size()) == expected, "server received other bytes");
 }
 
@@ -64,9 +66,10 @@ HOOK_SCENARIO(splice, "") {
   HOOK_CHECK(n > 0, "splice out of the socket");
   p.server.discarded(data.substr(0, static_cast<size_t>(n)));
   char buffer[40];
-  HOOK_CHECK(read(pipe_fds[0], buffer, static_cast<size_t>(n)) == n &&
-                 hooks::Bytes(buffer, static_cast<size_t>(n)) == data.substr(0, static_cast<size_t>(n)),
-             "pipe holds the spliced bytes");
+  HOOK_CHECK(
+      read(pipe_fds[0], buffer, static_cast<size_t>(n)) == n &&
+          hooks::Bytes(buffer, static_cast<size_t>(n)) == data.substr(0, static_cast<size_t>(n)),
+      "pipe holds the spliced bytes");
   if (n < 40) HOOK_CHECK(h.readExact(p.server, 40 - n) == data.substr(n), "rest of the bytes");
   HOOK_OK(close(pipe_fds[0]));
   HOOK_OK(close(pipe_fds[1]));

@@ -15,8 +15,8 @@ HOOK_SCENARIO(sendto_recvfrom, "") {
   char buffer[256];
   sockaddr_storage from{};
   socklen_t from_length = sizeof(from);
-  n = recvfrom(p.server.fd, buffer, sizeof(buffer), MSG_WAITALL,
-               reinterpret_cast<sockaddr*>(&from), &from_length);
+  n = recvfrom(p.server.fd, buffer, sizeof(buffer), MSG_WAITALL, reinterpret_cast<sockaddr*>(&from),
+               &from_length);
   HOOK_CHECK(n == 256, "recvfrom");
   p.server.received(buffer, n);
   HOOK_CHECK(hooks::Bytes(buffer, 256) == request, "server received other bytes");
