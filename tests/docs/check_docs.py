@@ -16,6 +16,9 @@ import re
 import sys
 import tempfile
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
+import tree_check  # noqa: E402
+
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 REPO_PATH = re.compile(r"`((?:src|tests|scripts|bench|proto|man|docs)/[^`\s]*)`")
 HEADING = re.compile(r"^(#+)\s+(.*)")
@@ -84,31 +87,18 @@ def self_test():
             "See [a](docs/a.md#some-heading), `src/real.h:3`.\n"
             "Broken: [b](docs/b.md), [c](docs/a.md#nothing), `src/gone.h`.\n"
             "```\n[not checked](inside/code.md)\n```\n")
-        problems = check(repo)
-        expected = ["README.md:2: link to docs/b.md: no such file",
-                    "README.md:2: link to docs/a.md#nothing: no such heading",
-                    "README.md:2: `src/gone.h` does not exist"]
-        if problems != expected:
-            print(f"self-test: expected {expected}, got {problems}", file=sys.stderr)
-            return 1
-    print("self-test: broken links, anchors and paths are caught")
-    return 0
+        return tree_check.self_test_result(
+            check(repo),
+            ["README.md:2: link to docs/b.md: no such file",
+             "README.md:2: link to docs/a.md#nothing: no such heading",
+             "README.md:2: `src/gone.h` does not exist"],
+            "broken links, anchors and paths are caught")
 
 
 def main(argv):
-    if argv[1:] == ["--self-test"]:
-        return self_test()
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    problems = check(argv[1])
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} broken reference(s) in the docs", file=sys.stderr)
-        return 1
-    print("every link, anchor and path in the docs resolves")
-    return 0
+    return tree_check.run(argv, __doc__, check, self_test,
+                          "every link, anchor and path in the docs resolves",
+                          "broken reference(s) in the docs")
 
 
 if __name__ == "__main__":

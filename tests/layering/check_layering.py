@@ -15,6 +15,9 @@ import re
 import sys
 import tempfile
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
+import tree_check  # noqa: E402
+
 ALLOWED = {
     # The preload library: the hooks, over the whole tap core.
     "preload": {"tap_core/*"},
@@ -122,30 +125,17 @@ def self_test():
         (root / "tap_core/base/lock.h").write_text("\n")
         (root / "tap_core/encoder/json_encoder.cc").write_text(
             '#include "tap_core/base/os.h"\n#include "tap_core/tapper/tapper.h"\n')
-        problems = check(root)
-        expected = ["src/tap_core/encoder/json_encoder.cc:2: tap_core/encoder may not include "
-                    "tap_core/tapper/tapper.h (tap_core/tapper)"]
-        if problems != expected:
-            print(f"self-test: expected {expected}, got {problems}", file=sys.stderr)
-            return 1
-    print("self-test: an upward include is caught")
-    return 0
+        return tree_check.self_test_result(
+            check(root),
+            ["src/tap_core/encoder/json_encoder.cc:2: tap_core/encoder may not include "
+             "tap_core/tapper/tapper.h (tap_core/tapper)"],
+            "an upward include is caught")
 
 
 def main(argv):
-    if argv[1:] == ["--self-test"]:
-        return self_test()
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    problems = check_table_is_acyclic() + check(argv[1])
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} include(s) against the layering rule", file=sys.stderr)
-        return 1
-    print("every #include follows the layering rule")
-    return 0
+    return tree_check.run(argv, __doc__, lambda src: check_table_is_acyclic() + check(src),
+                          self_test, "every #include follows the layering rule",
+                          "include(s) against the layering rule")
 
 
 if __name__ == "__main__":
