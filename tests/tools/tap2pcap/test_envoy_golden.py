@@ -1,7 +1,7 @@
 """Envoy's own tap2pcap test (data-plane-api tools/tap2pcap_test.py) against
 `tap2pcap --envoy-compat`: `TZ=UTC tshark -r OUT -d tcp.port==10000,http2 -P`
 must print the golden .txt byte for byte, for pcapng and pcap. The data is
-read from ../shared/conformance/envoy; if it is missing the test fails.
+read from tests/tools/tap2pcap/envoy_conformance; if it is missing the test fails.
 
 Beyond Envoy's test: the packets equal, byte for byte and with the same
 times, what text2pcap makes of Envoy's text dump (when text2pcap exists).
