@@ -114,6 +114,7 @@ class Trace:
         self.local = self.remote = None
         self.read_truncated = self.write_truncated = False
         self.pid, self.process_name = 0, ""
+        self.origin = "UNKNOWN"  # tapshim_process.connection_origin (binary formats)
         self.segments = []  # streamed: one entry per message: "connection", "event" or "events"
         if not self.streamed:
             if len(wrappers) != 1:
@@ -154,6 +155,7 @@ class Trace:
         if process:
             self.pid = process.get("pid", 0)
             self.process_name = process.get("name", "")
+            self.origin = process.get("connection_origin", "UNKNOWN")
 
     def received(self):
         return b"".join(e.data for e in self.events if e.kind == "read")

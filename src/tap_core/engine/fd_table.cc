@@ -54,7 +54,20 @@ bool FdTable::compareAndSet(int fd, TappedConnection* expected, TappedConnection
 }
 
 void FdTable::forgetAfterFork() {
-  for (auto& chunk : chunks_) chunk.store(nullptr, std::memory_order_relaxed);
+  for (int c = 0; c < kChunks; ++c) {
+    Slot* chunk = chunks_[c].load(std::memory_order_relaxed);
+    if (chunk == nullptr) continue;
+    inherited_[c].store(chunk, std::memory_order_relaxed);
+    chunks_[c].store(nullptr, std::memory_order_relaxed);
+  }
+}
+
+const TappedConnection* FdTable::inheritedAt(int fd) const {
+  if (fd < 0 || fd >= kMaxFd) return nullptr;
+  Slot* chunk = inherited_[fd >> kChunkBits].load(std::memory_order_acquire);
+  if (chunk == nullptr) return nullptr;
+  TappedConnection* value = chunk[fd & (kChunkSlots - 1)].load(std::memory_order_relaxed);
+  return value == kNotTapped ? nullptr : value;
 }
 
 }  // namespace tapshim::core

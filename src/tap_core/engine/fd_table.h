@@ -75,14 +75,23 @@ class FdTable {
   }
 
   // In a forked child: forget every slot without touching the parent's
-  // connections (another thread may have held their locks).
+  // connections (another thread may have held their locks). What the
+  // slots held stays readable through inheritedAt().
   void forgetAfterFork();
+
+  // In a forked child: the connection the parent's slot for `fd` held at
+  // the fork, or nullptr. It is the child's copy of the parent's object,
+  // which nothing in the child locks, changes or reuses: its origin and
+  // addresses may be read without its lock. (After a second fork, a chunk
+  // of slots the child never used keeps the grandparent's.)
+  const TappedConnection* inheritedAt(int fd) const;
 
  private:
   using Slot = std::atomic<TappedConnection*>;
   Slot* chunkFor(int fd);
 
   std::atomic<Slot*> chunks_[kChunks] = {};
+  std::atomic<Slot*> inherited_[kChunks] = {};
 };
 
 }  // namespace tapshim::core

@@ -168,6 +168,18 @@ void TapEngine::onAccepted(int fd) {
   publish(fd, Origin::kAccepted, State::kEstablished, info, decision == Decision::kUndecided);
 }
 
+TapEngine::Origin TapEngine::inheritedOrigin(int fd, const ConnectionInfo& info) const {
+  // In a forked child, the parent's record of the same socket (the same
+  // addresses on the same fd) says which side opened it: a forking
+  // server's child carries an accepted connection on.
+  const TappedConnection* parent = table_.inheritedAt(fd);
+  if (parent == nullptr || !parent->info.local.sameAs(info.local) ||
+      !parent->info.remote.sameAs(info.remote)) {
+    return Origin::kAdopted;
+  }
+  return parent->origin;
+}
+
 TappedConnection* TapEngine::adopt(int fd) {
   // A socket the program did not create through a hooked call (inherited
   // across fork or exec, passed over a unix socket, socket activation).
@@ -182,7 +194,8 @@ TappedConnection* TapEngine::adopt(int fd) {
   info.remote = probe_.peerAddress(fd);
   if (!info.remote.known()) return nullptr;  // not connected: nothing to adopt yet
   info.local = probe_.localAddress(fd);
-  const Decision decision = decide(Origin::kAdopted, info, ConnectionFacts::Tls::kUnknown);
+  const Origin origin = inheritedOrigin(fd, info);
+  const Decision decision = decide(origin, info, ConnectionFacts::Tls::kUnknown);
   if (decision == Decision::kNo) {
     table_.compareAndSet(fd, nullptr, FdTable::kNotTapped);
     return nullptr;
@@ -191,8 +204,8 @@ TappedConnection* TapEngine::adopt(int fd) {
   if (connection == nullptr) return nullptr;
   {
     LockGuard lock(connection->mutex);
-    startLocked(connection, Origin::kAdopted, State::kConnecting, info,
-                decision == Decision::kUndecided);
+    startLocked(connection, origin, State::kConnecting, info, decision == Decision::kUndecided);
+    connection->inherited = origin != Origin::kAdopted;
   }
   if (table_.compareAndSet(fd, nullptr, connection)) {
     // Established only once published: a loser of the race below must not
@@ -491,7 +504,7 @@ void TapEngine::markUnseenBytesLocked(int fd, TappedConnection* connection) {
   // Only a TCP connection seen from its first byte, in one process, whose
   // socket bytes are its trace's (not TLS records), can be held against
   // the kernel's counts.
-  if (connection->tls || connection->origin == Origin::kAdopted ||
+  if (connection->tls || connection->origin == Origin::kAdopted || connection->inherited ||
       connection->info.remote.kind != Address::Kind::kIp) {
     return;
   }

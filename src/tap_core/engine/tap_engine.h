@@ -131,6 +131,9 @@ class TapEngine {
   TappedConnection* publish(int fd, Origin origin, State state, const ConnectionInfo& info,
                             bool undecided = false);
   TappedConnection* adopt(int fd);
+  // The origin an adopted socket gets: its parent process's, when this is
+  // a forked child's copy of a connection the parent tapped.
+  Origin inheritedOrigin(int fd, const ConnectionInfo& info) const;
   // Runs `work(connection)` under the connection's lock if `fd` is (or,
   // with `may_adopt`, becomes) a live tapped connection.
   template <typename Work>

@@ -36,6 +36,7 @@ void TappedConnection::resetLocked() {
   fd_refs = 0;
   undecided = false;
   tls = false;
+  inherited = false;
   ++incarnation;
   pending_gap[0].store(false);
   pending_gap[1].store(false);

@@ -47,6 +47,10 @@ class TappedConnection {
   // data is ciphertext and never recorded; the plaintext comes from the
   // TLS hooks.
   bool tls = false;
+  // A forked child's copy of a connection its parent tapped: the bytes
+  // moved before the child took it over are in the parent's trace, so the
+  // kernel's counts cannot be held against this one's.
+  bool inherited = false;
   // One of the two, by configuration.
   std::optional<BufferedTapper> buffered;
   std::optional<StreamedTapper> streamed;

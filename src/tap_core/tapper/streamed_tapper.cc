@@ -32,6 +32,11 @@ void StreamedTapper::onEstablished(const ConnectionInfo& connection) {
 void StreamedTapper::start(const ConnectionInfo& connection) {
   started_ = true;
   connection_ = connection;
+}
+
+void StreamedTapper::writeConnectionOnce() {
+  if (connection_written_) return;
+  connection_written_ = true;
   SegmentData segment;
   segment.trace_id = trace_id_;
   segment.piece = SegmentData::Piece::kConnection;
@@ -132,6 +137,7 @@ void StreamedTapper::onTlsStarted() {
 }
 
 void StreamedTapper::submitEvent(const EventView& event) {
+  writeConnectionOnce();
   SegmentData segment;
   segment.trace_id = trace_id_;
   segment.piece = SegmentData::Piece::kEvent;
@@ -142,6 +148,7 @@ void StreamedTapper::submitEvent(const EventView& event) {
 
 void StreamedTapper::submitPending() {
   if (pending_.empty()) return;
+  writeConnectionOnce();
   SegmentData segment;
   segment.trace_id = trace_id_;
   segment.piece = SegmentData::Piece::kEvents;
@@ -176,10 +183,13 @@ void StreamedTapper::onClose(const ConnectionInfo& connection) {
 }
 
 void StreamedTapper::onHandedOver(const ConnectionInfo& connection) {
-  // A connection that a forked child carries on. Streamed, the first
-  // segment is already out, so this ends the trace as a close does (a
-  // forking server's parent leaves a trace of that segment and `closed`
-  // beside the child's; the buffered tapper writes nothing).
+  // A connection that a forked child carries on. A forking server's
+  // parent accepted it and moved nothing: the child's trace is the
+  // connection's only one, so this one is never written.
+  if (!connection_written_ && pending_.empty() && held_.empty()) {
+    closed_ = true;
+    return;
+  }
   onClose(connection);
 }
 

@@ -1,7 +1,11 @@
 // Envoy's streamed socket tap (envoy-tap-format.md 3.3, 3.4): a first
 // segment with the connection, then either one message per event (each
 // event cut to the max_buffered limits) or, with min_streamed_sent_bytes,
-// batches of whole events; a closed event at the end. Every event carries
+// batches of whole events; a closed event at the end. The first segment
+// goes out with the first event or batch (or the close), not when the
+// connection is established as in Envoy: a forking server's parent, which
+// hands the connection to a child without moving a byte, then writes
+// nothing, and the child's trace is the connection's only one. Every event carries
 // seq_num: one counter for both directions, from 1, advanced by each
 // call's full byte count; the closed event takes the counter plus one.
 //
@@ -48,6 +52,8 @@ class StreamedTapper final : public PerSocketTapper {
   // The held events are not TLS after all: send them, in order.
   void releaseHeld();
   void start(const ConnectionInfo& connection);
+  // Writes the first segment (the connection) if it is not out yet.
+  void writeConnectionOnce();
   void submitEvent(const EventView& event);
   void submitPending();
   // Encodes and writes one segment; opens the file on first use.
@@ -60,7 +66,8 @@ class StreamedTapper final : public PerSocketTapper {
   uint64_t trace_id_;
   ConnectionInfo connection_;
   int token_ = -1;
-  bool started_ = false;
+  bool started_ = false;  // the connection is known
+  bool connection_written_ = false;
   bool closed_ = false;
   bool lost_ = false;  // the file could not be created: nothing more to write
   uint64_t next_seq_ = 1;

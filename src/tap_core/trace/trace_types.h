@@ -30,6 +30,9 @@ struct Address {
 
   std::string_view textView() const { return {text, text_length}; }
   bool known() const { return kind != Kind::kUnknown; }
+  bool sameAs(const Address& other) const {
+    return kind == other.kind && port == other.port && textView() == other.textView();
+  }
   static Address ip(std::string_view text, uint16_t port);
   static Address pipe(std::string_view path);
 };

@@ -519,6 +519,48 @@ TEST_F(TapEngineTest, ForkedChildAdoptsAnInheritedSocketUnderANewId) {
   EXPECT_EQ(trace.events(0).write().data().as_bytes(), "child");
 }
 
+TEST_F(TapEngineTest, ForkedChildKeepsTheOriginOfAnAcceptedConnection) {
+  // A forking server's child serves what its parent accepted: inbound.
+  probe_.addTcp(9, kServer, kClient);
+  engine_->onAccepted(9);
+  engine_->onForkChild();
+  receive(9, "request");
+  engine_->onClose(9);
+  ASSERT_EQ(sink_.outputs().size(), 1u);
+  const TraceWrapper trace = parseTrace(sink_.outputs()[0].bytes);
+  EXPECT_EQ(trace.socket_buffered_trace().tapshim_process().connection_origin(),
+            envoy::data::tap::v3::TapshimProcess::INBOUND);
+}
+
+TEST_F(TapEngineTest, ForkedChildIsNotHeldToTheKernelsCountsOfItsParentsBytes) {
+  probe_.addTcp(9, kServer, kClient);
+  engine_->onAccepted(9);
+  receive(9, "the parent's request");
+  engine_->onForkChild();
+  receive(9, "more");
+  // The kernel counts both processes' bytes; the child moved 4 of them.
+  probe_.setTcpTotals(9, /*sent=*/0, /*received=*/24);
+  engine_->onClose(9);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  ASSERT_EQ(written[0].socket_buffered_trace().events_size(), 1);  // no gap event
+}
+
+TEST_F(TapEngineTest, ForkedChildTakesNoOriginFromAnotherSocketOnTheSameFd) {
+  probe_.addTcp(9, kServer, kClient);
+  engine_->onAccepted(9);
+  engine_->onForkChild();
+  // The child's fd 9 is another connection now (closed behind the hooks'
+  // back and reused): the parent's record is not its own.
+  probe_.addTcp(9, kClient, kServer);
+  receive(9, "other");
+  engine_->onClose(9);
+  ASSERT_EQ(sink_.outputs().size(), 1u);
+  const TraceWrapper trace = parseTrace(sink_.outputs()[0].bytes);
+  EXPECT_EQ(trace.socket_buffered_trace().tapshim_process().connection_origin(),
+            envoy::data::tap::v3::TapshimProcess::UNKNOWN);
+}
+
 TEST_F(TapEngineTest, ForkingServerParentClosingItsUnusedCopyWritesNoTrace) {
   probe_.addTcp(9, kServer, kClient);
   engine_->onAccepted(9);

@@ -52,6 +52,7 @@ class StreamedTapperTest : public ::testing::Test {
   // Every message written so far, parsed (length-delimited framing).
   std::vector<TraceWrapper> messages() {
     std::vector<TraceWrapper> out;
+    if (sink_.outputs().empty()) return out;  // nothing written yet
     const std::string& bytes = sink_.outputs().at(0).bytes;
     google::protobuf::io::ArrayInputStream stream(bytes.data(), static_cast<int>(bytes.size()));
     google::protobuf::io::CodedInputStream coded(&stream);
@@ -161,8 +162,8 @@ TEST_F(StreamedTapperTest, BatchOlderThanFifteenWholeSecondsIsSent) {
   clock_.setSeconds(100);
   read("a");
   clock_.setSeconds(114);
-  read("b");  // 14 s: waits
-  EXPECT_EQ(messages().size(), 1u);
+  read("b");                         // 14 s: waits
+  EXPECT_EQ(messages().size(), 0u);  // the first segment goes with the first batch
   clock_.setSeconds(115);
   read("c");  // 15 s after the first: sent
   ASSERT_EQ(messages().size(), 2u);
@@ -219,11 +220,44 @@ TEST_F(StreamedTapperTest, HeldEventsAreSentAtCloseWhenTlsNeverCame) {
   start();
   read("\x16\x03\x01 looks like TLS");
   write("but is not");
-  EXPECT_EQ(messages().size(), 1u);  // held
+  EXPECT_EQ(messages().size(), 0u);  // held, and the first segment with them
   tapper_->onClose(connection_);
   const std::vector<TraceWrapper> all = messages();
   ASSERT_EQ(all.size(), 4u);
   EXPECT_EQ(all[2].socket_streamed_trace_segment().event().write().data().as_bytes(), "but is not");
+}
+
+TEST_F(StreamedTapperTest, HandedOverWithNothingRecordedWritesNothing) {
+  // A forking server's parent: accepted, forked, closed its copy.
+  start();
+  tapper_->onHandedOver(connection_);
+  EXPECT_EQ(sink_.openCalls(), 0);
+}
+
+TEST_F(StreamedTapperTest, HandedOverAfterDataWritesTheWholeTrace) {
+  start();
+  read("request");
+  tapper_->onHandedOver(connection_);
+  const std::vector<TraceWrapper> all = messages();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_TRUE(all[0].socket_streamed_trace_segment().has_connection());
+  EXPECT_EQ(all[1].socket_streamed_trace_segment().event().read().data().as_bytes(), "request");
+  EXPECT_TRUE(all[2].socket_streamed_trace_segment().event().has_closed());
+}
+
+TEST_F(StreamedTapperTest, FirstSegmentGoesOutWithTheFirstEvent) {
+  start();
+  EXPECT_EQ(sink_.openCalls(), 0);  // established, nothing moved yet
+  write("x");
+  const std::vector<TraceWrapper> all = messages();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]
+                .socket_streamed_trace_segment()
+                .connection()
+                .local_address()
+                .socket_address()
+                .port_value(),
+            1000u);
 }
 
 }  // namespace
