@@ -345,6 +345,36 @@ class PythonTLSTest(TapTestCase):
                                       ("write", b"first secret line\r\n")], runs)
             self.assertEqual(server.errors, [])
 
+    def test_starttls_under_a_tls_match(self):
+        """TAP_MATCH naming `tls`: the plaintext start is held until TLS
+        starts, then the one trace has the addresses, the plaintext before
+        TLS and the TLS plaintext after; the rest of the expression still
+        applies."""
+        cert, key = make_certificate(self.dir)
+        with StartTLSServer(cert, key) as server:
+            cases = [({"TAP_MATCH": "tls"}, True),
+                     ({"TAP_MATCH": f"tls and port {server.port}"}, True),
+                     ({"TAP_MATCH": "tls", "TAP_STREAMING": "1"}, True),
+                     ({"TAP_MATCH": f"tls and port {server.port}", "TAP_STREAMING": "1",
+                       "TAP_MIN_STREAMED_SENT_BYTES": "100000"}, True),
+                     ({"TAP_MATCH": f"tls and not port {server.port}"}, False)]
+            for index, (variables, tapped) in enumerate(cases):
+                with self.subTest(**variables):
+                    prefix = os.path.join(self.dir, f"starttls-match{index}")
+                    result, _ = run_python(self, pythons()[0][1], STARTTLS_CLIENT, [server.port, cert],
+                                           tls_env(prefix, **variables))
+                    server.wait_closed(index + 1)
+                    if not tapped:
+                        self.assertEqual(load_traces(prefix), [])
+                        continue
+                    connection = server.connection_from(result["local"])
+                    trace = self.client_trace(prefix, server.port, result["local"])
+                    self.assertEqual(trace.origin, "OUTBOUND", trace)
+                    assert_plaintext_trace(self, trace, bytes(connection.received), bytes(connection.sent))
+                    self.assertEqual(trace.events[0].kind, "write")
+                    self.assertEqual(trace.events[0].data, b"STARTTLS\r\n")
+            self.assertEqual(server.errors, [])
+
     def test_late_import_ssl(self):
         """libssl loaded by dlopen after the shim tapped a plaintext socket."""
         with RecordingHTTPServer({"/plain": b"plain body\n"}) as plain, NginxTLS(self.dir, FILES) as nginx:

@@ -31,6 +31,8 @@ bool TapEngine::isCandidate(SocketKind kind) const {
   return kind == SocketKind::kUnixStream && match_.has_value() && match_->wantsUnix();
 }
 
+static ConnectionFacts::Tls sniffTls(const IoSlices* data);
+
 TapEngine::Decision TapEngine::decide(Origin origin, const ConnectionInfo& info,
                                       ConnectionFacts::Tls tls) const {
   if (!match_.has_value()) return Decision::kYes;
@@ -51,12 +53,43 @@ TapEngine::Decision TapEngine::decide(Origin origin, const ConnectionInfo& info,
 bool TapEngine::settleLocked(TappedConnection* connection, ConnectionFacts::Tls tls) {
   if (!connection->undecided) return true;
   connection->undecided = false;
-  if (decide(connection->origin, connection->info, tls) == Decision::kYes) {
+  const bool tapped = decide(connection->origin, connection->info, tls) == Decision::kYes;
+  if (connection->provisional) {
+    connection->provisional = false;
+    if (tapped) {
+      connection->tapper()->onConfirmed();
+      return true;
+    }
+    connection->tapper()->onDiscarded();
+  } else if (tapped) {
     establishLocked(connection);
     return true;
   }
   connection->state = State::kClosed;  // not tapped: nothing is ever written
   return false;
+}
+
+bool TapEngine::settleOnDataLocked(TappedConnection* connection, const IoSlices& data) {
+  if (!connection->undecided) return true;
+  if (connection->provisional) {
+    // Still plaintext: TLS has not started. Decided now only when holding
+    // more would cost too much: as a connection without TLS.
+    if (!connection->tapper()->provisionalFull()) return true;
+    return settleLocked(connection, ConnectionFacts::Tls::kNo);
+  }
+  const ConnectionFacts::Tls sniffed = sniffTls(&data);
+  if (sniffed == ConnectionFacts::Tls::kNo &&
+      decide(connection->origin, connection->info, ConnectionFacts::Tls::kNo) == Decision::kNo &&
+      decide(connection->origin, connection->info, ConnectionFacts::Tls::kYes) == Decision::kYes) {
+    // Plaintext first, and only TLS would make it match: STARTTLS may
+    // follow. Record provisionally; TLS starting, or the close, decides.
+    connection->provisional = true;
+    connection->tapper()->onProvisional();
+    connection->state = State::kEstablished;
+    connection->tapper()->onEstablished(connection->info);
+    return true;
+  }
+  return settleLocked(connection, sniffed);
 }
 
 // Before the TLS library's first call on a connection is seen, a
@@ -248,7 +281,7 @@ void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
     // gnutls_session_get_data2, for one): only the TLS hooks' plaintext
     // is recorded.
     if (connection->tls) return;
-    if (!settleLocked(connection, sniffTls(&data))) return;
+    if (!settleOnDataLocked(connection, data)) return;
     // Data moved, so a pending non-blocking connect has succeeded.
     establishLocked(connection);
     PerSocketTapper* tapper = connection->tapper();
@@ -270,7 +303,7 @@ void TapEngine::onUnseen(int fd, Direction direction) {
   withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
     if (connection->tls) return;
     connection->gap_marked[static_cast<size_t>(direction)] = true;
-    if (!settleLocked(connection, ConnectionFacts::Tls::kNo)) return;
+    if (!connection->provisional && !settleLocked(connection, ConnectionFacts::Tls::kNo)) return;
     establishLocked(connection);
     connection->tapper()->onGap(direction);
   });
@@ -484,6 +517,8 @@ void TapEngine::detachRange(unsigned first, unsigned last) {
 }
 
 void TapEngine::finishLocked(int fd, TappedConnection* connection) {
+  // Provisional to the end: TLS never started, so the match decides so.
+  if (connection->provisional && !settleLocked(connection, ConnectionFacts::Tls::kNo)) return;
   if (connection->state == State::kConnecting && fd >= 0 && probe_.peerAddress(fd).known()) {
     // Connected, and carried no data (so no TLS either).
     if (!settleLocked(connection, ConnectionFacts::Tls::kNo)) return;

@@ -118,10 +118,15 @@ class TapEngine {
   bool isCandidate(SocketKind kind) const;
   // TAP_MATCH's decision for a connection.
   Decision decide(Origin origin, const ConnectionInfo& info, ConnectionFacts::Tls tls) const;
-  // An undecided connection (the match depends on `tls`) is decided at its
-  // first data, or at close: false when it is not to be tapped (it is then
-  // kClosed and writes nothing).
+  // An undecided connection (the match depends on `tls`) is decided when
+  // TLS is known, at its first data or at close: false when it is not to be
+  // tapped (it is then kClosed and writes nothing). A provisional one keeps
+  // or drops what its tapper held.
   bool settleLocked(TappedConnection* connection, ConnectionFacts::Tls tls);
+  // At an undecided connection's data: decided by its first bytes, or
+  // recorded provisionally (plaintext that STARTTLS may turn into TLS)
+  // until TLS starts, the close, or the tapper holding too much.
+  bool settleOnDataLocked(TappedConnection* connection, const IoSlices& data);
   // Marks a connection as carrying TLS and binds `session` to it.
   void bindTlsLocked(const void* session, TappedConnection* connection);
   // A connection of the session's own (its socket is unknown).

@@ -35,6 +35,7 @@ void TappedConnection::resetLocked() {
   info = ConnectionInfo{};
   fd_refs = 0;
   undecided = false;
+  provisional = false;
   tls = false;
   inherited = false;
   ++incarnation;

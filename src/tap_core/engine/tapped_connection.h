@@ -34,6 +34,10 @@ class TappedConnection {
   // TAP_MATCH depends on `tls`, not known yet: nothing is written until
   // the first data (or the close) decides.
   bool undecided = false;
+  // Undecided, but recording on approval: the match waits for `tls`, and
+  // the connection began in plaintext, which a STARTTLS protocol turns
+  // into TLS later. Its tapper holds everything until the match decides.
+  bool provisional = false;
   // How many fds refer to this connection; the last close ends it.
   int fd_refs = 0;
   ConnectionInfo info;

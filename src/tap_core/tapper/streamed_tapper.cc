@@ -90,10 +90,16 @@ void StreamedTapper::record(EventKind kind, const IoSlices& data, bool gap) {
                             static_cast<uint8_t>(head[2]) <= 0x04;
     sniff_ = tls_record ? Sniff::kHolding : Sniff::kDone;
   }
-  if (sniff_ == Sniff::kHolding) {
+  if (sniff_ == Sniff::kHolding || provisional_) {
     if (held_.append(event)) {
       held_bytes_ += event.data.size();
-      if (held_bytes_ > kMaxHeldBytes) releaseHeld();  // this event included
+      // Past the limit a TLS sniff gives up; a provisional connection is
+      // decided by the engine (provisionalFull).
+      if (held_bytes_ > kMaxHeldBytes && !provisional_) releaseHeld();  // this event included
+      return;
+    }
+    if (provisional_) {
+      reportOnce(Problem::kOutOfMemory, {"out of memory holding a streamed event; it is cut"});
       return;
     }
     releaseHeld();  // no memory to hold more: send what is held, then this one
@@ -124,6 +130,24 @@ void StreamedTapper::releaseHeld() {
   sniff_ = Sniff::kDone;
   held_.forEach([this](const EventView& event) { emit(event); });
   held_.clear();
+  held_bytes_ = 0;
+}
+
+void StreamedTapper::onConfirmed() {
+  if (!provisional_) return;
+  provisional_ = false;
+  // Plaintext that came before TLS started (STARTTLS): it is the trace's
+  // beginning. (A TLS-looking start keeps waiting for onTlsStarted.)
+  if (sniff_ != Sniff::kHolding) releaseHeld();
+}
+
+void StreamedTapper::onDiscarded() {
+  // Not tapped after all: nothing was written (the first segment goes out
+  // with the first event), and nothing will be.
+  provisional_ = false;
+  held_.clear();
+  held_bytes_ = 0;
+  closed_ = true;
 }
 
 void StreamedTapper::onTlsStarted() {

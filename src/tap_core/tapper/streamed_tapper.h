@@ -41,6 +41,10 @@ class StreamedTapper final : public PerSocketTapper {
   void onClose(const ConnectionInfo& connection) override;
   void onHandedOver(const ConnectionInfo& connection) override;
   void onTlsStarted() override;
+  void onProvisional() override { provisional_ = true; }
+  void onConfirmed() override;
+  void onDiscarded() override;
+  bool provisionalFull() const override { return provisional_ && held_bytes_ > kMaxHeldBytes; }
 
   uint64_t traceId() const { return trace_id_; }
 
@@ -69,7 +73,8 @@ class StreamedTapper final : public PerSocketTapper {
   bool started_ = false;  // the connection is known
   bool connection_written_ = false;
   bool closed_ = false;
-  bool lost_ = false;  // the file could not be created: nothing more to write
+  bool lost_ = false;         // the file could not be created: nothing more to write
+  bool provisional_ = false;  // events are held until onConfirmed or onDiscarded
   uint64_t next_seq_ = 1;
   int64_t last_timestamp_ = INT64_MIN;
   // A connection whose first bytes are a TLS handshake record may turn out

@@ -58,6 +58,18 @@ class PerSocketTapper {
   // TapEngine::onForkParent): end without writing anything if nothing was
   // recorded yet, otherwise as onClose.
   virtual void onHandedOver(const ConnectionInfo& connection) = 0;
+
+  // Provisional recording: whether the connection is tapped at all is not
+  // known yet (TAP_MATCH names `tls`, and a plaintext start may still turn
+  // into TLS, as STARTTLS does). Events are kept and nothing is written
+  // until onConfirmed (write them and go on) or onDiscarded (drop them,
+  // never write anything). Called before onEstablished.
+  virtual void onProvisional() {}
+  virtual void onConfirmed() {}
+  virtual void onDiscarded() {}
+  // Whether provisional recording holds as much as it may: the engine then
+  // decides without waiting longer.
+  virtual bool provisionalFull() const { return false; }
 };
 
 }  // namespace tapshim::core

@@ -79,6 +79,21 @@ class TapEngineTest : public ::testing::Test {
     iovec slice{const_cast<char*>(bytes.data()), bytes.size()};
     engine_->onData(fd, direction, core::IoSlices(&slice, 1, bytes.size()));
   }
+  // TAP_MATCH for the engine made from now on.
+  void useMatch(std::string_view expression) {
+    std::string error;
+    config_.match = core::MatchExpression::parse(expression, &error);
+    ASSERT_TRUE(config_.match.has_value()) << error;
+    engine_ = std::make_unique<core::TapEngine>(config_, clock_, sink_, encoder_, probe_, ids_);
+  }
+  // What a TLS library does on `fd` for `session`: its handshake's socket
+  // I/O, then plaintext the program writes.
+  void tlsWrite(const void* session, int fd, std::string_view plaintext) {
+    engine_->onTlsSocketIo(session, fd);
+    iovec slice{const_cast<char*>(plaintext.data()), plaintext.size()};
+    engine_->onTlsData(session, Direction::kWrite, core::IoSlices(&slice, 1, plaintext.size()),
+                       nullptr);
+  }
   void send(int fd, std::string_view bytes) { data(fd, Direction::kWrite, bytes); }
   void receive(int fd, std::string_view bytes) { data(fd, Direction::kRead, bytes); }
 
@@ -517,6 +532,43 @@ TEST_F(TapEngineTest, ForkedChildAdoptsAnInheritedSocketUnderANewId) {
   EXPECT_NE(trace.trace_id() >> 32, 0u);
   ASSERT_EQ(trace.events_size(), 1);
   EXPECT_EQ(trace.events(0).write().data().as_bytes(), "child");
+}
+
+TEST_F(TapEngineTest, StartTlsUnderATlsMatchIsOneTraceWithItsPlaintextFirst) {
+  useMatch("tls and port 443");
+  int session = 0;
+  connect(5);
+  send(5, "STARTTLS\r\n");
+  receive(5, "OK\r\n");
+  EXPECT_EQ(sink_.openCalls(), 0);  // provisional: nothing written
+  tlsWrite(&session, 5, "secret");
+  engine_->onClose(5);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_THAT(written[0], EqualsProto(traceText(0, connectionText(kClient, kServer), R"(
+    events { timestamp {} write { data { as_bytes: "STARTTLS\r\n" } } }
+    events { timestamp {} read { data { as_bytes: "OK\r\n" } } }
+    events { timestamp {} write { data { as_bytes: "secret" } } }
+  )")));
+}
+
+TEST_F(TapEngineTest, PlaintextThatNeverTurnsTlsUnderATlsMatchLeavesNothing) {
+  useMatch("tls");
+  connect(5);
+  send(5, "GET / HTTP/1.1\r\n\r\n");
+  receive(5, "HTTP/1.1 200 OK\r\n\r\n");
+  engine_->onClose(5);
+  EXPECT_EQ(sink_.openCalls(), 0);
+}
+
+TEST_F(TapEngineTest, StartTlsStillNeedsTheRestOfTheMatch) {
+  useMatch("tls and port 25");
+  int session = 0;
+  connect(5);  // to port 443
+  send(5, "STARTTLS\r\n");
+  tlsWrite(&session, 5, "secret");
+  engine_->onClose(5);
+  EXPECT_EQ(sink_.openCalls(), 0);
 }
 
 TEST_F(TapEngineTest, ForkedChildKeepsTheOriginOfAnAcceptedConnection) {
