@@ -8,7 +8,7 @@
 
 #include "preload/real_functions.h"
 #include "preload/shim.h"
-#include "preload/tls_in_executable.h"
+#include "preload/unhooked_tls.h"
 #include "tap_core/base/os.h"
 
 namespace tapshim::preload::report {
@@ -295,20 +295,28 @@ void duplicated(int old_fd, int result) {
 }
 
 void closing(int fd) {
-  withEngine([&](TapEngine& engine) { engine.onClose(fd); });
+  withEngine([&](TapEngine& engine) {
+    engine.onClose(fd);
+    reportUnhookedTls(engine);
+  });
 }
 
 void closingRange(unsigned int first, unsigned int last, int flags) {
   // CLOSE_RANGE_CLOEXEC only marks the fds; a range the kernel rejects
   // closes nothing.
   if ((flags & CLOSE_RANGE_CLOEXEC) || first > last) return;
-  withEngine([&](TapEngine& engine) { engine.onCloseRange(first, last); });
+  withEngine([&](TapEngine& engine) {
+    engine.onCloseRange(first, last);
+    reportUnhookedTls(engine);
+  });
 }
 
 void closingFrom(int first) {
   if (first < 0) return;
-  withEngine(
-      [&](TapEngine& engine) { engine.onCloseRange(static_cast<unsigned>(first), UINT_MAX); });
+  withEngine([&](TapEngine& engine) {
+    engine.onCloseRange(static_cast<unsigned>(first), UINT_MAX);
+    reportUnhookedTls(engine);
+  });
 }
 
 namespace {
@@ -322,13 +330,17 @@ bool inVforkChild(const TapEngine& engine) { return engine.process().pid != core
 
 void exiting() {
   withEngine([](TapEngine& engine) {
-    if (!inVforkChild(engine)) engine.flushAll();
+    if (inVforkChild(engine)) return;
+    engine.flushAll();
+    reportUnhookedTls(engine);
   });
 }
 
 void executing() {
   withEngine([](TapEngine& engine) {
-    if (!inVforkChild(engine)) engine.onExec();
+    if (inVforkChild(engine)) return;
+    engine.onExec();
+    reportUnhookedTls(engine);
   });
 }
 

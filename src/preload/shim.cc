@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "preload/keylog.h"
+#include "preload/unhooked_tls.h"
 #include "tap_core/base/clock.h"
 #include "tap_core/base/diagnostics.h"
 #include "tap_core/config/config.h"
@@ -100,7 +101,10 @@ void initialize() {
 __attribute__((constructor)) void initializeAtLoad() { engine(); }
 
 __attribute__((destructor)) void flushAtExit() {
-  withEngine([](core::TapEngine& active) { active.flushAll(); });
+  withEngine([](core::TapEngine& active) {
+    active.flushAll();
+    reportUnhookedTls(active);
+  });
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ enum class Problem : uint8_t {
   kMissingSymbol,
   kSecureExecution,
   kTlsInExecutable,
+  kUnhookedTls,
   kUnseenBytes,
   kCount,
 };

@@ -275,6 +275,9 @@ void TapEngine::withConnection(int fd, bool may_adopt, Work&& work) {
 
 void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
   withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
+    if (connection->moved[0] == 0 && connection->moved[1] == 0) {
+      connection->looks_tls = sniffTls(&data) == ConnectionFacts::Tls::kYes;
+    }
     connection->moved[static_cast<size_t>(direction)] += data.total();
     // Once TLS runs on a connection, what its socket carries is TLS
     // records, whoever reads them (GnuTLS reads a session ticket inside
@@ -517,6 +520,9 @@ void TapEngine::detachRange(unsigned first, unsigned last) {
 }
 
 void TapEngine::finishLocked(int fd, TappedConnection* connection) {
+  if (connection->looks_tls && !connection->tls) {
+    unhooked_tls_seen_.store(true, std::memory_order_relaxed);
+  }
   // Provisional to the end: TLS never started, so the match decides so.
   if (connection->provisional && !settleLocked(connection, ConnectionFacts::Tls::kNo)) return;
   if (connection->state == State::kConnecting && fd >= 0 && probe_.peerAddress(fd).known()) {

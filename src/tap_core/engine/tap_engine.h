@@ -93,6 +93,11 @@ class TapEngine {
   // the child's to trace (a forking server's accept-fork-close), so the
   // parent writes no empty trace for it.
   void onForkParent() { fork_generation_.fetch_add(1, std::memory_order_relaxed); }
+  // Whether a connection that ended since the last call began with a TLS
+  // handshake record that no hooked TLS call claimed: TLS by a library the
+  // shim does not hook, traced as ciphertext. Asked by the hooks after
+  // connections end, outside every lock, to tell the user.
+  bool takeUnhookedTls() { return unhooked_tls_seen_.exchange(false, std::memory_order_relaxed); }
   // In a forked child, before it runs on: new trace ids, and no state
   // shared with the parent (inherited sockets are adopted at first I/O).
   void onForkChild();
@@ -171,6 +176,7 @@ class TapEngine {
   ConnectionPool pool_;
   TlsSessions tls_sessions_;
   std::atomic<bool> exiting_{false};
+  std::atomic<bool> unhooked_tls_seen_{false};
   std::atomic<uint64_t> fork_generation_{0};
 };
 

@@ -38,6 +38,7 @@ void TappedConnection::resetLocked() {
   provisional = false;
   tls = false;
   inherited = false;
+  looks_tls = false;
   ++incarnation;
   pending_gap[0].store(false);
   pending_gap[1].store(false);

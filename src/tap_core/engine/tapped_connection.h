@@ -55,6 +55,10 @@ class TappedConnection {
   // moved before the child took it over are in the parent's trace, so the
   // kernel's counts cannot be held against this one's.
   bool inherited = false;
+  // The connection's first bytes were a TLS handshake record. If no hooked
+  // TLS call ever claims it, its TLS is done by a library the shim does not
+  // hook, and its trace holds ciphertext: the user is told.
+  bool looks_tls = false;
   // One of the two, by configuration.
   std::optional<BufferedTapper> buffered;
   std::optional<StreamedTapper> streamed;
