@@ -52,18 +52,19 @@ int forwardList(const char* arg, va_list& rest, bool has_environment, Exec&& exe
   return exec(const_cast<char* const*>(argv), environment);
 }
 
-// Writes the traces, then calls the real exec function.
+// Writes the traces, then calls the real exec function on `program`
+// (looked up in PATH with `search_path`, as execlp does).
 template <typename Exec, typename... Arguments>
-int callExec(Exec next, Arguments... arguments) {
+int callExec(Exec next, bool search_path, const char* program, Arguments... arguments) {
   if (next == nullptr) {
     errno = ENOSYS;
     return -1;
   }
   if (engine() != nullptr) {
     ErrnoKeeper keep;
-    report::executing();
+    report::executing(program, search_path);
   }
-  return next(arguments...);
+  return next(program, arguments...);
 }
 
 [[noreturn]] void forwardExit(real::_exit_fn next, int status) {
@@ -109,7 +110,7 @@ extern "C" TAP_EXPORT int execl(const char* path, const char* arg, ...) {
   va_list rest;
   va_start(rest, arg);
   const int result = forwardList(arg, rest, false, [&](char* const* argv, char* const*) {
-    return callExec(real::execv(), path, argv);
+    return callExec(real::execv(), false, path, argv);
   });
   va_end(rest);
   return result;
@@ -120,7 +121,7 @@ extern "C" TAP_EXPORT int execlp(const char* file, const char* arg, ...) {
   va_list rest;
   va_start(rest, arg);
   const int result = forwardList(arg, rest, false, [&](char* const* argv, char* const*) {
-    return callExec(real::execvp(), file, argv);
+    return callExec(real::execvp(), true, file, argv);
   });
   va_end(rest);
   return result;
@@ -131,7 +132,7 @@ extern "C" TAP_EXPORT int execle(const char* path, const char* arg, ...) {
   va_list rest;
   va_start(rest, arg);
   const int result = forwardList(arg, rest, true, [&](char* const* argv, char* const* envp) {
-    return callExec(real::execve(), path, argv, envp);
+    return callExec(real::execve(), false, path, argv, envp);
   });
   va_end(rest);
   return result;

@@ -8,6 +8,7 @@
 
 #include "preload/real_functions.h"
 #include "preload/shim.h"
+#include "preload/static_exec.h"
 #include "preload/unhooked_tls.h"
 #include "tap_core/base/os.h"
 
@@ -336,7 +337,8 @@ void exiting() {
   });
 }
 
-void executing() {
+void executing(const char* program, bool search_path) {
+  warnIfStaticOnce(program, search_path);
   withEngine([](TapEngine& engine) {
     if (inVforkChild(engine)) return;
     engine.onExec();

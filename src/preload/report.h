@@ -63,7 +63,8 @@ void closingRange(unsigned int first, unsigned int last, int flags);
 void closingFrom(int first);
 // The process ends without running destructors (_exit, _Exit).
 void exiting();
-// The process is about to exec another program.
-void executing();
+// The process is about to exec `program` (a path, or a name looked up in
+// PATH with `search_path`; nullptr when only an fd names it).
+void executing(const char* program, bool search_path);
 
 }  // namespace tapshim::preload::report

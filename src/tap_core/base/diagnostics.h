@@ -20,6 +20,7 @@ enum class Problem : uint8_t {
   kSecureExecution,
   kTlsInExecutable,
   kUnhookedTls,
+  kStaticExec,
   kUnseenBytes,
   kCount,
 };
