@@ -156,6 +156,10 @@ void unmap(void* address, size_t size) {
 
 int processId() { return static_cast<int>(rawSyscall(SYS_getpid)); }
 
+unsigned effectiveUserId() { return static_cast<unsigned>(rawSyscall(SYS_geteuid)); }
+
+unsigned effectiveGroupId() { return static_cast<unsigned>(rawSyscall(SYS_getegid)); }
+
 void processName(char (&name)[16]) {
   std::memset(name, 0, sizeof(name));
   rawSyscall(SYS_prctl, PR_GET_NAME, reinterpret_cast<long>(name));

@@ -58,6 +58,9 @@ long randomBytes(void* data, size_t size);
 void* mapAnonymous(size_t size);  // nullptr on failure
 void unmap(void* address, size_t size);
 int processId();
+// The effective user and group the kernel checks file access against.
+unsigned effectiveUserId();
+unsigned effectiveGroupId();
 // The calling process's name (comm), at most 15 characters plus NUL.
 void processName(char (&name)[16]);
 // A static English description of errno value `error` (no allocation, no

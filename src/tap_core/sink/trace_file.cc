@@ -37,6 +37,36 @@ bool traceFilePath(std::string_view prefix, uint64_t id, std::string_view extens
   return true;
 }
 
+namespace {
+
+// " (as uid U, gid G)": whose access the kernel refused.
+void describeUser(char* out, size_t size) {
+  char* next = out;
+  char* const end = out + size - 1;
+  auto add = [&](std::string_view text) {
+    for (char c : text) {
+      if (next < end) *next++ = c;
+    }
+  };
+  auto addNumber = [&](unsigned value) {
+    char digits[12];
+    int count = 0;
+    do {
+      digits[count++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    while (count > 0) add(std::string_view(&digits[--count], 1));
+  };
+  add(" (as uid ");
+  addNumber(os::effectiveUserId());
+  add(", gid ");
+  addNumber(os::effectiveGroupId());
+  add(")");
+  *next = '\0';
+}
+
+}  // namespace
+
 int createTraceFile(std::string_view prefix, std::string_view extension, uint64_t* id,
                     TraceIds& ids) {
   char path[PATH_MAX];
@@ -54,8 +84,14 @@ int createTraceFile(std::string_view prefix, std::string_view extension, uint64_
       *id = ids.next();
       continue;
     }
+    // A server that dropped its privileges (apache's workers as www-data)
+    // is refused a directory its start-up user could write: say who asked.
+    char user[48] = "";
+    if (fd == -EACCES || fd == -EPERM) {
+      describeUser(user, sizeof(user));
+    }
     reportOnce(Problem::kTraceFileCreate,
-               {"cannot create trace file ", path, ": ", os::errorText(static_cast<int>(-fd)),
+               {"cannot create trace file ", path, ": ", os::errorText(static_cast<int>(-fd)), user,
                 " (traces are being lost)"});
     return -1;
   }
