@@ -75,7 +75,8 @@ void initialize() {
   if (!parsed.config.enabled) return;
   if (getauxval(AT_SECURE) != 0) {
     // Traces hold secrets: a set-uid program's traffic is not for its caller.
-    core::reportOnce(core::Problem::kSecureExecution, {"set-uid/set-gid program: not tapping"});
+    core::reportOnce(core::Problem::kSecureExecution,
+                     {"set-uid, set-gid or file-capability program: not tapping"});
     return;
   }
   // These live until the process ends: traces are still written at exit,

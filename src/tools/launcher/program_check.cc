@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -83,6 +84,12 @@ std::optional<std::string> untappableReason(const std::string& path) {
   if (((info.st_mode & S_ISUID) != 0 && info.st_uid != geteuid()) ||
       ((info.st_mode & S_ISGID) != 0 && info.st_gid != getegid())) {
     return path + " is set-user-ID or set-group-ID: the loader ignores LD_PRELOAD for it, " +
+           "nothing will be tapped";
+  }
+  // File capabilities (setcap) raise a non-root caller's privileges: the
+  // loader runs in secure mode as for set-user-ID. (Root gains nothing.)
+  if (geteuid() != 0 && getxattr(path.c_str(), "security.capability", nullptr, 0) > 0) {
+    return path + " has file capabilities: the loader ignores LD_PRELOAD for it, " +
            "nothing will be tapped";
   }
   if (elfHasInterpreter(path) == false) {

@@ -13,9 +13,10 @@ std::optional<std::string> resolveCommand(const std::string& command, const char
 
 // A one-line warning if the dynamic loader will not preload the shim into
 // the program at `path`: a statically linked ELF file (no PT_INTERP, which
-// static-pie has none of either), or a set-user-ID or set-group-ID file
-// whose owner differs from the caller's effective ids (the loader then
-// runs in secure mode and ignores LD_PRELOAD paths). Nothing for anything
+// static-pie has none of either), a set-user-ID or set-group-ID file whose
+// owner differs from the caller's effective ids, or, for a caller other
+// than root, a file with capabilities (the loader then runs in secure
+// mode and ignores LD_PRELOAD paths). Nothing for anything
 // else, including scripts and files it cannot read.
 std::optional<std::string> untappableReason(const std::string& path);
 

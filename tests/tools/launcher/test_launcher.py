@@ -290,6 +290,24 @@ class LauncherTest(TapTestCase):
         self.assertEqual(len(lines), 1, lines)
         self.assertIn("set-user-ID", lines[0])
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to set file capabilities")
+    def test_warns_a_user_about_a_program_with_file_capabilities(self):
+        setcap = shutil.which("setcap") or "/usr/sbin/setcap"
+        program = os.path.join(self.dir, "true-caps")
+        shutil.copy(shutil.which("true"), program)
+        subprocess.run([setcap, "cap_net_raw+ep", program], check=True)
+        os.chmod(self.dir, 0o755)
+        # As nobody: file capabilities would raise its privileges.
+        done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                               LAUNCHER, "-o", "/tmp/unused-prefix", "--", program],
+                              env=clean_env(), capture_output=True, timeout=60)
+        lines = done.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("has file capabilities", lines[0])
+        # Root gains nothing from them: no warning.
+        done = launch("-o", self.prefix, "--", program)
+        self.assertEqual((done.returncode, done.stderr), (0, b""))
+
 
 if __name__ == "__main__":
     unittest.main()
