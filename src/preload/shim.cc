@@ -5,10 +5,12 @@
 
 #include <atomic>
 
+#include "preload/go_program.h"
 #include "preload/keylog.h"
 #include "preload/unhooked_tls.h"
 #include "tap_core/base/clock.h"
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/base/os.h"
 #include "tap_core/config/config.h"
 #include "tap_core/config/environment.h"
 #include "tap_core/encoder/json_encoder.h"
@@ -78,6 +80,15 @@ void initialize() {
     core::reportOnce(core::Problem::kSecureExecution,
                      {"set-uid, set-gid or file-capability program: not tapping"});
     return;
+  }
+  if (executableIsGo()) {
+    // Tapping stays on: C code in the program (cgo) calls libc.
+    char name[16];
+    core::os::processName(name);
+    core::reportOnce(core::Problem::kGoProgram,
+                     {name,
+                      " is a Go program: its network calls are Go's own system calls, "
+                      "which bypass libc, so they cannot be tapped"});
   }
   // These live until the process ends: traces are still written at exit,
   // after static destructors may have run.

@@ -21,6 +21,7 @@ enum class Problem : uint8_t {
   kTlsInExecutable,
   kUnhookedTls,
   kStaticExec,
+  kGoProgram,
   kUnseenBytes,
   kCount,
 };

@@ -17,10 +17,35 @@ bool readAt(int fd, void* buffer, size_t size, off_t offset) {
   return pread(fd, buffer, size, offset) == static_cast<ssize_t>(size);
 }
 
-// Whether the ELF file on `fd` has a PT_INTERP program header; nothing
-// if it is not an ELF executable this code understands.
-template <typename Ehdr, typename Phdr>
-std::optional<bool> hasInterpreter(int fd) {
+// What the launcher needs to know of an ELF executable.
+struct ElfFacts {
+  bool has_interpreter = false;  // PT_INTERP: the loader (and LD_PRELOAD) runs
+  bool go = false;               // Go's build-id note: a Go program
+};
+
+// Whether a note segment's bytes hold Go's build-id note (name "Go", type
+// 4), as every Go linker writes it.
+template <typename Nhdr>
+bool holdsGoNote(const std::vector<char>& notes, size_t align) {
+  auto padded = [align](size_t size) { return (size + align - 1) / align * align; };
+  size_t at = 0;
+  while (at + sizeof(Nhdr) <= notes.size()) {
+    Nhdr note;
+    std::memcpy(&note, notes.data() + at, sizeof(note));
+    const size_t name_at = at + sizeof(Nhdr);
+    if ((note.n_namesz == 3 || note.n_namesz == 4) && name_at + 3 <= notes.size() &&
+        std::memcmp(notes.data() + name_at, "Go", 3) == 0 && note.n_type == 4) {
+      return true;
+    }
+    at = name_at + padded(note.n_namesz) + padded(note.n_descsz);
+  }
+  return false;
+}
+
+// The facts of the ELF file on `fd`; nothing if it is not an ELF
+// executable this code understands.
+template <typename Ehdr, typename Phdr, typename Nhdr>
+std::optional<ElfFacts> readFacts(int fd) {
   Ehdr header;
   if (!readAt(fd, &header, sizeof(header), 0)) return std::nullopt;
   if (header.e_type != ET_EXEC && header.e_type != ET_DYN) return std::nullopt;
@@ -32,22 +57,29 @@ std::optional<bool> hasInterpreter(int fd) {
               static_cast<off_t>(header.e_phoff))) {
     return std::nullopt;
   }
+  ElfFacts facts;
   for (const Phdr& program_header : headers) {
-    if (program_header.p_type == PT_INTERP) return true;
+    if (program_header.p_type == PT_INTERP) facts.has_interpreter = true;
+    if (program_header.p_type == PT_NOTE && program_header.p_filesz <= 65536 && !facts.go) {
+      std::vector<char> notes(program_header.p_filesz);
+      facts.go =
+          readAt(fd, notes.data(), notes.size(), static_cast<off_t>(program_header.p_offset)) &&
+          holdsGoNote<Nhdr>(notes, program_header.p_align >= 8 ? 8 : 4);
+    }
   }
-  return false;
+  return facts;
 }
 
-std::optional<bool> elfHasInterpreter(const std::string& path) {
+std::optional<ElfFacts> elfFacts(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   unsigned char ident[EI_NIDENT];
-  std::optional<bool> result;
+  std::optional<ElfFacts> result;
   if (readAt(fd, ident, sizeof(ident), 0) && std::memcmp(ident, ELFMAG, SELFMAG) == 0) {
     if (ident[EI_CLASS] == ELFCLASS64) {
-      result = hasInterpreter<Elf64_Ehdr, Elf64_Phdr>(fd);
+      result = readFacts<Elf64_Ehdr, Elf64_Phdr, Elf64_Nhdr>(fd);
     } else if (ident[EI_CLASS] == ELFCLASS32) {
-      result = hasInterpreter<Elf32_Ehdr, Elf32_Phdr>(fd);
+      result = readFacts<Elf32_Ehdr, Elf32_Phdr, Elf32_Nhdr>(fd);
     }
   }
   close(fd);
@@ -92,8 +124,13 @@ std::optional<std::string> untappableReason(const std::string& path) {
     return path + " has file capabilities: the loader ignores LD_PRELOAD for it, " +
            "nothing will be tapped";
   }
-  if (elfHasInterpreter(path) == false) {
+  const std::optional<ElfFacts> facts = elfFacts(path);
+  if (facts.has_value() && !facts->has_interpreter) {
     return path + " is statically linked: LD_PRELOAD cannot reach it, nothing will be tapped";
+  }
+  if (facts.has_value() && facts->go) {
+    return path + " is a Go program: its network calls are Go's own system calls, which bypass " +
+           "libc, so they will not be tapped";
   }
   return std::nullopt;
 }

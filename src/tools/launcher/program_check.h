@@ -16,7 +16,8 @@ std::optional<std::string> resolveCommand(const std::string& command, const char
 // static-pie has none of either), a set-user-ID or set-group-ID file whose
 // owner differs from the caller's effective ids, or, for a caller other
 // than root, a file with capabilities (the loader then runs in secure
-// mode and ignores LD_PRELOAD paths). Nothing for anything
+// mode and ignores LD_PRELOAD paths); or a Go program, whose network calls
+// bypass libc. Nothing for anything
 // else, including scripts and files it cannot read.
 std::optional<std::string> untappableReason(const std::string& path);
 
