@@ -115,6 +115,7 @@ class Trace:
         self.read_truncated = self.write_truncated = False
         self.pid, self.process_name = 0, ""
         self.origin = "UNKNOWN"  # tapshim_process.connection_origin (binary formats)
+        self.undecrypted_tls = False  # tapshim_process.undecrypted_tls
         self.segments = []  # streamed: one entry per message: "connection", "event" or "events"
         if not self.streamed:
             if len(wrappers) != 1:
@@ -156,6 +157,7 @@ class Trace:
             self.pid = process.get("pid", 0)
             self.process_name = process.get("name", "")
             self.origin = process.get("connection_origin", "UNKNOWN")
+            self.undecrypted_tls = self.undecrypted_tls or process.get("undecrypted_tls", False)
 
     def received(self):
         return b"".join(e.data for e in self.events if e.kind == "read")

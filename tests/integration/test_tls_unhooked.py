@@ -42,11 +42,26 @@ class UnhookedTlsTest(TapTestCase):
             self.assertIn("inside the executable", lines[0])
         traces = self.traces()
         self.assertEqual(len(traces), 2, traces)
+        # The traces say so too: tapshim's extension, shown by tapshim-view.
+        for path in self.trace_files():
+            view = subprocess.run([os.environ["TAPSHIM_VIEW"], path], capture_output=True,
+                                  timeout=60)
+            self.assertEqual(view.returncode, 0, view.stderr)
+            self.assertIn(b"TLS-not-decrypted", view.stdout)
         for trace in traces:
+            self.assertTrue(trace.undecrypted_tls, trace)
             first = trace.events[0]
             self.assertEqual(first.kind, "write")
             self.assertTrue(looks_like_tls_record(first.data), first.data[:8].hex(" "))
             self.assertNotIn(MESSAGE, trace.sent())
+        # And tap2pcap's connection comment in the capture.
+        capture = os.path.join(self.dir, "capture.pcapng")
+        converted = subprocess.run([os.environ["TAP2PCAP"], "-o", capture, *self.trace_files()],
+                                   capture_output=True, timeout=60)
+        self.assertEqual(converted.returncode, 0, converted.stderr)
+        comments = subprocess.run(["tshark", "-r", capture, "-Y", "frame.comment", "-T", "fields",
+                                   "-e", "frame.comment"], capture_output=True, timeout=60)
+        self.assertEqual(comments.stdout.count(b"TLS NOT DECRYPTED"), 2, comments.stdout)
 
     def test_tls_the_hooks_see_gets_no_line(self):
         require_tool(OPENSSL)
@@ -59,6 +74,7 @@ class UnhookedTlsTest(TapTestCase):
         self.assertNotIn(b"tapshim:", done.stderr)
         [trace] = self.traces()
         self.assertEqual(trace.sent(), MESSAGE)
+        self.assertFalse(trace.undecrypted_tls)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ constexpr uint32_t kSegmentTraceId = 1, kSegmentConnection = 2, kSegmentEvent = 
 constexpr uint32_t kEventsEvents = 1;
 constexpr uint32_t kTraceId = 1, kTraceConnection = 2, kTraceEvents = 3, kReadTruncated = 4,
                    kWriteTruncated = 5, kTraceProcess = 1000;
-constexpr uint32_t kProcessPid = 1, kProcessName = 2, kProcessConnectionOrigin = 3;
+constexpr uint32_t kProcessPid = 1, kProcessName = 2, kProcessConnectionOrigin = 3,
+                   kProcessUndecryptedTls = 4;
 constexpr uint32_t kLocalAddress = 1, kRemoteAddress = 2;
 constexpr uint32_t kSocketAddress = 1, kPipe = 2;
 constexpr uint32_t kAddressText = 2, kPortValue = 3, kPipePath = 1;
@@ -97,6 +98,7 @@ void writeProcess(W& w, uint32_t field_number, const ProcessInfo* process,
     p.bytesField(field::kProcessName, process->name);
     if (connection != nullptr) {
       p.uint64Field(field::kProcessConnectionOrigin, static_cast<uint64_t>(connection->origin));
+      p.uint64Field(field::kProcessUndecryptedTls, connection->undecrypted_tls ? 1 : 0);
     }
   });
 }

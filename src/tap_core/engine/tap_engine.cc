@@ -521,6 +521,7 @@ void TapEngine::detachRange(unsigned first, unsigned last) {
 
 void TapEngine::finishLocked(int fd, TappedConnection* connection) {
   if (connection->looks_tls && !connection->tls) {
+    connection->info.undecrypted_tls = true;
     unhooked_tls_seen_.store(true, std::memory_order_relaxed);
   }
   // Provisional to the end: TLS never started, so the match decides so.

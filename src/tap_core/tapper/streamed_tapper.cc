@@ -95,7 +95,12 @@ void StreamedTapper::record(EventKind kind, const IoSlices& data, bool gap) {
       held_bytes_ += event.data.size();
       // Past the limit a TLS sniff gives up; a provisional connection is
       // decided by the engine (provisionalFull).
-      if (held_bytes_ > kMaxHeldBytes && !provisional_) releaseHeld();  // this event included
+      if (held_bytes_ > kMaxHeldBytes && !provisional_) {
+        // 64 KiB of TLS records and no hooked TLS call: TLS the shim
+        // cannot decrypt. The trace says so from its first segment.
+        connection_.undecrypted_tls = true;
+        releaseHeld();  // this event included
+      }
       return;
     }
     if (provisional_) {
@@ -186,7 +191,8 @@ void StreamedTapper::submitPending() {
 void StreamedTapper::onClose(const ConnectionInfo& connection) {
   if (closed_) return;
   if (!started_) start(connection);
-  if (sniff_ == Sniff::kHolding) releaseHeld();  // not TLS after all
+  connection_.undecrypted_tls = connection.undecrypted_tls;  // if the first segment is not out
+  if (sniff_ == Sniff::kHolding) releaseHeld();              // not TLS after all
   closed_ = true;
   if (!lost_) {
     EventView closed;

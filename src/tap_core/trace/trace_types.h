@@ -44,6 +44,9 @@ struct ConnectionInfo {
   Address local;
   Address remote;
   Origin origin = Origin::kUnknown;
+  // Its bytes began as TLS that no hooked TLS call decrypted: the events
+  // are TLS records (tapshim extension, binary formats).
+  bool undecrypted_tls = false;
 };
 
 // Who wrote a trace: a tapshim extension, in binary formats only.

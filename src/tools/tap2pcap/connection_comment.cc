@@ -16,6 +16,11 @@ std::string connectionComment(const TraceSummary& trace, const std::string& inpu
                   describeAddress(trace.remote), "; ", trace.events, " events, ", trace.read_bytes,
                   " bytes read, ", trace.write_bytes, " bytes written");
   if (!trace.has_time) absl::StrAppend(&comment, "; no timestamps: shown at the file's time");
+  if (trace.undecrypted_tls) {
+    absl::StrAppend(&comment,
+                    "; TLS NOT DECRYPTED: the payload is TLS records, done by a TLS library "
+                    "tapshim does not hook");
+  }
   if (trace.read_truncated || trace.write_truncated || trace.truncated_events > 0) {
     absl::StrAppend(&comment, "; TRUNCATED:");
     if (trace.read_truncated) absl::StrAppend(&comment, " reads");

@@ -14,6 +14,7 @@ using envoy::data::tap::v3::TraceWrapper;
 void learnProcess(const envoy::data::tap::v3::TapshimProcess& process, TraceSummary* summary) {
   summary->pid = process.pid();
   summary->process_name = process.name();
+  summary->undecrypted_tls = summary->undecrypted_tls || process.undecrypted_tls();
   using Origin = envoy::data::tap::v3::TapshimProcess;
   if (process.connection_origin() == Origin::OUTBOUND) summary->local_is_client = true;
   if (process.connection_origin() == Origin::INBOUND) summary->local_is_client = false;

@@ -40,6 +40,7 @@ struct TraceSummary {
   std::optional<envoy::config::core::v3::Address> remote;
   std::optional<uint32_t> pid;
   std::string process_name;
+  bool undecrypted_tls = false;  // tapshim: TLS records no hooked call decrypted
   // Which side opened the connection, when the trace says (tapshim's
   // extension); otherwise the higher port is taken for the client's.
   std::optional<bool> local_is_client;

@@ -192,6 +192,7 @@ void printText(const TraceView& trace, bool with_events, std::FILE* out) {
   absl::StrAppend(&line, directionText("sent", trace.sent), "  ",
                   directionText("received", trace.received), "  ");
   if (trace.closed_events > 0) absl::StrAppend(&line, "closed  ");
+  if (trace.undecrypted_tls) absl::StrAppend(&line, "TLS-not-decrypted  ");
   absl::StrAppend(&line, trace.has_time ? formatDuration(trace.last_ns - trace.first_ns) : "-",
                   "  ", trace.streamed ? "streamed" : "buffered", "  ", trace.file, "\n");
   std::fputs(line.c_str(), out);
@@ -231,6 +232,7 @@ void printJson(const TraceView& trace, bool with_events, std::FILE* out) {
   if (trace.pid || !trace.process_name.empty()) {
     absl::StrAppend(&line, ",\"process\":", jsonString(trace.process_name));
   }
+  if (trace.undecrypted_tls) absl::StrAppend(&line, ",\"undecrypted_tls\":true");
   absl::StrAppend(&line, ",\"sent\":", directionJson(trace.sent),
                   ",\"received\":", directionJson(trace.received),
                   ",\"closed_events\":", trace.closed_events);

@@ -85,6 +85,7 @@ void countEvent(const EventView& event, TraceView* trace) {
 void processOf(const envoy::data::tap::v3::TapshimProcess& process, TraceView* trace) {
   trace->pid = process.pid();
   trace->process_name = process.name();
+  trace->undecrypted_tls = trace->undecrypted_tls || process.undecrypted_tls();
 }
 
 }  // namespace

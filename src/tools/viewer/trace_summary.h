@@ -49,8 +49,9 @@ struct TraceView {
   std::optional<envoy::config::core::v3::Address> remote;
   std::optional<uint32_t> pid;
   std::string process_name;
-  DirectionView sent;      // write events: local -> remote
-  DirectionView received;  // read events: remote -> local
+  bool undecrypted_tls = false;  // TLS records no hooked call decrypted
+  DirectionView sent;            // write events: local -> remote
+  DirectionView received;        // read events: remote -> local
   uint64_t closed_events = 0;
   int64_t first_ns = 0;
   int64_t last_ns = 0;

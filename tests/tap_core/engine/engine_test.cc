@@ -581,6 +581,32 @@ TEST_F(TapEngineTest, StartTlsStillNeedsTheRestOfTheMatch) {
   EXPECT_EQ(sink_.openCalls(), 0);
 }
 
+TEST_F(TapEngineTest, TlsRecordsNoHookDecryptedAreMarkedAndReported) {
+  connect(5);
+  send(5, std::string("\x16\x03\x01\x00\x05hello", 10));  // a ClientHello's record header
+  engine_->onClose(5);
+  ASSERT_EQ(sink_.outputs().size(), 1u);
+  EXPECT_TRUE(parseTrace(sink_.outputs()[0].bytes)
+                  .socket_buffered_trace()
+                  .tapshim_process()
+                  .undecrypted_tls());
+  EXPECT_TRUE(engine_->takeUnhookedTls());
+  EXPECT_FALSE(engine_->takeUnhookedTls());  // said once per connection that ended so
+}
+
+TEST_F(TapEngineTest, TlsAHookedLibraryClaimsIsNotMarked) {
+  int session = 0;
+  connect(5);
+  tlsWrite(&session, 5, "plaintext");
+  engine_->onClose(5);
+  ASSERT_EQ(sink_.outputs().size(), 1u);
+  EXPECT_FALSE(parseTrace(sink_.outputs()[0].bytes)
+                   .socket_buffered_trace()
+                   .tapshim_process()
+                   .undecrypted_tls());
+  EXPECT_FALSE(engine_->takeUnhookedTls());
+}
+
 TEST_F(TapEngineTest, ForkedChildKeepsTheOriginOfAnAcceptedConnection) {
   // A forking server's child serves what its parent accepted: inbound.
   probe_.addTcp(9, kServer, kClient);
