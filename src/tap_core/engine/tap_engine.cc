@@ -520,7 +520,9 @@ void TapEngine::detachRange(unsigned first, unsigned last) {
 }
 
 void TapEngine::finishLocked(int fd, TappedConnection* connection) {
-  if (connection->looks_tls && !connection->tls) {
+  // A tapped connection that began as TLS no hooked call claimed (one the
+  // match left out is not the user's concern).
+  if (connection->looks_tls && !connection->tls && connection->state == State::kEstablished) {
     connection->info.undecrypted_tls = true;
     unhooked_tls_seen_.store(true, std::memory_order_relaxed);
   }
