@@ -5,8 +5,8 @@
 
 namespace tapshim::preload {
 
-// Whether the executable carries Go's build-id note (name "Go", type 4; Go pads the name to 4
-// bytes), which every Go linker writes. Reads the loaded program headers only.
+// Whether the executable carries Go's build-id note (common/go_note.h).
+// Reads the loaded program headers only.
 bool executableIsGo();
 
 }  // namespace tapshim::preload

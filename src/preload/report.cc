@@ -337,6 +337,10 @@ void exiting() {
   });
 }
 
+void executingAt(const char* path) {
+  executing(path != nullptr && path[0] == '/' ? path : nullptr, false);
+}
+
 void executing(const char* program, bool search_path) {
   warnIfStaticOnce(program, search_path);
   withEngine([](TapEngine& engine) {

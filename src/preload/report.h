@@ -66,5 +66,8 @@ void exiting();
 // The process is about to exec `program` (a path, or a name looked up in
 // PATH with `search_path`; nullptr when only an fd names it).
 void executing(const char* program, bool search_path);
+// execveat: `path` is relative to a directory fd unless absolute, so only
+// an absolute one names the program.
+void executingAt(const char* path);
 
 }  // namespace tapshim::preload::report

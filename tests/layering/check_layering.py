@@ -19,8 +19,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support
 import tree_check  # noqa: E402
 
 ALLOWED = {
+    # Header-only pieces the preload library and the tools share.
+    "common": set(),
     # The preload library: the hooks, over the whole tap core.
-    "preload": {"tap_core/*"},
+    "preload": {"tap_core/*", "common"},
     # The tap core, from the top of the data flow down.
     "tap_core/engine": {"tap_core/tapper", "tap_core/encoder", "tap_core/sink", "tap_core/match",
                         "tap_core/config", "tap_core/trace", "tap_core/base"},
@@ -34,7 +36,7 @@ ALLOWED = {
     # The tools: none of them sees the shim's code.
     "tools/tap2pcap": {"tools/trace_reader", "tools/capture"},
     "tools/viewer": {"tools/trace_reader"},
-    "tools/launcher": set(),
+    "tools/launcher": {"common"},
     "tools/trace_reader": set(),
     "tools/capture": set(),
 }
@@ -48,8 +50,8 @@ def folder_of(relative_path):
     parts = pathlib.PurePosixPath(relative_path).parts
     if not parts:
         return None
-    if parts[0] == "preload":
-        return "preload"
+    if parts[0] in ("preload", "common"):
+        return parts[0]
     if parts[0] in ("tap_core", "tools") and len(parts) >= 3:
         return f"{parts[0]}/{parts[1]}"
     return None

@@ -31,8 +31,6 @@ bool TapEngine::isCandidate(SocketKind kind) const {
   return kind == SocketKind::kUnixStream && match_.has_value() && match_->wantsUnix();
 }
 
-static ConnectionFacts::Tls sniffTls(const IoSlices* data);
-
 TapEngine::Decision TapEngine::decide(Origin origin, const ConnectionInfo& info,
                                       ConnectionFacts::Tls tls) const {
   if (!match_.has_value()) return Decision::kYes;
@@ -69,7 +67,7 @@ bool TapEngine::settleLocked(TappedConnection* connection, ConnectionFacts::Tls 
   return false;
 }
 
-bool TapEngine::settleOnDataLocked(TappedConnection* connection, const IoSlices& data) {
+bool TapEngine::settleOnDataLocked(TappedConnection* connection) {
   if (!connection->undecided) return true;
   if (connection->provisional) {
     // Still plaintext: TLS has not started. Decided now only when holding
@@ -77,7 +75,10 @@ bool TapEngine::settleOnDataLocked(TappedConnection* connection, const IoSlices&
     if (!connection->tapper()->provisionalFull()) return true;
     return settleLocked(connection, ConnectionFacts::Tls::kNo);
   }
-  const ConnectionFacts::Tls sniffed = sniffTls(&data);
+  // Undecided connections are settled at their first data, which onData
+  // has just sniffed.
+  const ConnectionFacts::Tls sniffed =
+      connection->looks_tls ? ConnectionFacts::Tls::kYes : ConnectionFacts::Tls::kNo;
   if (sniffed == ConnectionFacts::Tls::kNo &&
       decide(connection->origin, connection->info, ConnectionFacts::Tls::kNo) == Decision::kNo &&
       decide(connection->origin, connection->info, ConnectionFacts::Tls::kYes) == Decision::kYes) {
@@ -284,7 +285,7 @@ void TapEngine::onData(int fd, Direction direction, const IoSlices& data) {
     // gnutls_session_get_data2, for one): only the TLS hooks' plaintext
     // is recorded.
     if (connection->tls) return;
-    if (!settleOnDataLocked(connection, data)) return;
+    if (!settleOnDataLocked(connection)) return;
     // Data moved, so a pending non-blocking connect has succeeded.
     establishLocked(connection);
     PerSocketTapper* tapper = connection->tapper();

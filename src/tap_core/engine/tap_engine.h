@@ -97,7 +97,11 @@ class TapEngine {
   // handshake record that no hooked TLS call claimed: TLS by a library the
   // shim does not hook, traced as ciphertext. Asked by the hooks after
   // connections end, outside every lock, to tell the user.
-  bool takeUnhookedTls() { return unhooked_tls_seen_.exchange(false, std::memory_order_relaxed); }
+  bool takeUnhookedTls() {
+    // Read first: every close asks, and only a set flag is worth a write.
+    return unhooked_tls_seen_.load(std::memory_order_relaxed) &&
+           unhooked_tls_seen_.exchange(false, std::memory_order_relaxed);
+  }
   // In a forked child, before it runs on: new trace ids, and no state
   // shared with the parent (inherited sockets are adopted at first I/O).
   void onForkChild();
@@ -128,10 +132,11 @@ class TapEngine {
   // tapped (it is then kClosed and writes nothing). A provisional one keeps
   // or drops what its tapper held.
   bool settleLocked(TappedConnection* connection, ConnectionFacts::Tls tls);
-  // At an undecided connection's data: decided by its first bytes, or
-  // recorded provisionally (plaintext that STARTTLS may turn into TLS)
-  // until TLS starts, the close, or the tapper holding too much.
-  bool settleOnDataLocked(TappedConnection* connection, const IoSlices& data);
+  // At an undecided connection's data: decided by its first bytes (the
+  // connection's looks_tls), or recorded provisionally (plaintext that
+  // STARTTLS may turn into TLS) until TLS starts, the close, or the tapper
+  // holding too much.
+  bool settleOnDataLocked(TappedConnection* connection);
   // Marks a connection as carrying TLS and binds `session` to it.
   void bindTlsLocked(const void* session, TappedConnection* connection);
   // A connection of the session's own (its socket is unknown).

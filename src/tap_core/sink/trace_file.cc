@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include "tap_core/base/diagnostics.h"
@@ -40,29 +41,18 @@ bool traceFilePath(std::string_view prefix, uint64_t id, std::string_view extens
 namespace {
 
 // " (as uid U, gid G)": whose access the kernel refused.
-void describeUser(char* out, size_t size) {
+std::string_view describeUser(char (&out)[48]) {
   char* next = out;
-  char* const end = out + size - 1;
   auto add = [&](std::string_view text) {
-    for (char c : text) {
-      if (next < end) *next++ = c;
-    }
-  };
-  auto addNumber = [&](unsigned value) {
-    char digits[12];
-    int count = 0;
-    do {
-      digits[count++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (count > 0) add(std::string_view(&digits[--count], 1));
+    std::memcpy(next, text.data(), text.size());
+    next += text.size();
   };
   add(" (as uid ");
-  addNumber(os::effectiveUserId());
+  next = std::to_chars(next, std::end(out), os::effectiveUserId()).ptr;
   add(", gid ");
-  addNumber(os::effectiveGroupId());
+  next = std::to_chars(next, std::end(out), os::effectiveGroupId()).ptr;
   add(")");
-  *next = '\0';
+  return {out, static_cast<size_t>(next - out)};
 }
 
 }  // namespace
@@ -86,13 +76,11 @@ int createTraceFile(std::string_view prefix, std::string_view extension, uint64_
     }
     // A server that dropped its privileges (apache's workers as www-data)
     // is refused a directory its start-up user could write: say who asked.
-    char user[48] = "";
-    if (fd == -EACCES || fd == -EPERM) {
-      describeUser(user, sizeof(user));
-    }
+    char user[48];
+    const bool refused = fd == -EACCES || fd == -EPERM;
     reportOnce(Problem::kTraceFileCreate,
-               {"cannot create trace file ", path, ": ", os::errorText(static_cast<int>(-fd)), user,
-                " (traces are being lost)"});
+               {"cannot create trace file ", path, ": ", os::errorText(static_cast<int>(-fd)),
+                refused ? describeUser(user) : "", " (traces are being lost)"});
     return -1;
   }
   return -1;

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/go_note.h"
+
 namespace tapshim::launcher {
 namespace {
 
@@ -23,28 +25,9 @@ struct ElfFacts {
   bool go = false;               // Go's build-id note: a Go program
 };
 
-// Whether a note segment's bytes hold Go's build-id note (name "Go", type
-// 4), as every Go linker writes it.
-template <typename Nhdr>
-bool holdsGoNote(const std::vector<char>& notes, size_t align) {
-  auto padded = [align](size_t size) { return (size + align - 1) / align * align; };
-  size_t at = 0;
-  while (at + sizeof(Nhdr) <= notes.size()) {
-    Nhdr note;
-    std::memcpy(&note, notes.data() + at, sizeof(note));
-    const size_t name_at = at + sizeof(Nhdr);
-    if ((note.n_namesz == 3 || note.n_namesz == 4) && name_at + 3 <= notes.size() &&
-        std::memcmp(notes.data() + name_at, "Go", 3) == 0 && note.n_type == 4) {
-      return true;
-    }
-    at = name_at + padded(note.n_namesz) + padded(note.n_descsz);
-  }
-  return false;
-}
-
 // The facts of the ELF file on `fd`; nothing if it is not an ELF
 // executable this code understands.
-template <typename Ehdr, typename Phdr, typename Nhdr>
+template <typename Ehdr, typename Phdr>
 std::optional<ElfFacts> readFacts(int fd) {
   Ehdr header;
   if (!readAt(fd, &header, sizeof(header), 0)) return std::nullopt;
@@ -64,7 +47,8 @@ std::optional<ElfFacts> readFacts(int fd) {
       std::vector<char> notes(program_header.p_filesz);
       facts.go =
           readAt(fd, notes.data(), notes.size(), static_cast<off_t>(program_header.p_offset)) &&
-          holdsGoNote<Nhdr>(notes, program_header.p_align >= 8 ? 8 : 4);
+          common::holdsGoBuildIdNote(notes.data(), notes.size(),
+                                     program_header.p_align >= 8 ? 8 : 4);
     }
   }
   return facts;
@@ -77,9 +61,9 @@ std::optional<ElfFacts> elfFacts(const std::string& path) {
   std::optional<ElfFacts> result;
   if (readAt(fd, ident, sizeof(ident), 0) && std::memcmp(ident, ELFMAG, SELFMAG) == 0) {
     if (ident[EI_CLASS] == ELFCLASS64) {
-      result = readFacts<Elf64_Ehdr, Elf64_Phdr, Elf64_Nhdr>(fd);
+      result = readFacts<Elf64_Ehdr, Elf64_Phdr>(fd);
     } else if (ident[EI_CLASS] == ELFCLASS32) {
-      result = readFacts<Elf32_Ehdr, Elf32_Phdr, Elf32_Nhdr>(fd);
+      result = readFacts<Elf32_Ehdr, Elf32_Phdr>(fd);
     }
   }
   close(fd);
