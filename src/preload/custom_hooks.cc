@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdarg>
 
+#include "preload/fatal_signals.h"
 #include "preload/keylog.h"
 #include "preload/real_functions.h"
 #include "preload/report.h"
@@ -161,4 +162,31 @@ extern "C" TAP_EXPORT void gnutls_session_set_keylog_function(void* session, voi
     function = keylog::onGnutlsFunctionSet(session, function);
   }
   next(session, function);
+}
+
+extern "C" TAP_EXPORT void mbedtls_ssl_conf_export_keys_ext_cb(void* conf, void* callback,
+                                                               void* argument) {
+  using namespace tapshim::preload;
+  const real::mbedtls_ssl_conf_export_keys_ext_cb_fn next =
+      real::mbedtls_ssl_conf_export_keys_ext_cb();
+  if (next == nullptr) return;
+  if (engine() != nullptr) {
+    ErrnoKeeper keep;
+    keylog::onMbedTlsCallbackSet(conf, &callback, &argument);
+  }
+  next(conf, callback, argument);
+}
+
+// glibc declares both noexcept (__THROW).
+extern "C" TAP_EXPORT int sigaction(int signal, const struct sigaction* action,
+                                    struct sigaction* old_action) noexcept {
+  using namespace tapshim::preload;
+  engine();  // tapping starts, and with it the handlers, before the first answer
+  return fatal_signals::sigaction(signal, action, old_action);
+}
+
+extern "C" TAP_EXPORT sighandler_t signal(int signal, sighandler_t handler) noexcept {
+  using namespace tapshim::preload;
+  engine();
+  return fatal_signals::signal(signal, handler);
 }

@@ -18,27 +18,39 @@ namespace {
 constexpr size_t kPathMax = 4096;
 char g_path[kPathMax] = {};
 
-// The program's own callback per SSL_CTX (or function per GnuTLS session):
-// a small open-addressed table, cleared for an object when it is created
-// (so an address reused by a new object never inherits a stale callback).
+// The program's own callback per SSL_CTX (function per GnuTLS session,
+// callback and its argument per mbedTLS configuration): a small
+// open-addressed table, cleared for an object when it is created (so an
+// address reused by a new object never inherits a stale callback).
 class Chain {
  public:
-  void set(const void* owner, void* callback) {
+  struct Callback {
+    void* function = nullptr;
+    void* argument = nullptr;
+  };
+  void set(const void* owner, Callback callback) {
     core::LockGuard lock(mutex_);
     Entry* entry = slot(owner, /*create=*/true);
     if (entry != nullptr) entry->callback = callback;
   }
-  void* get(const void* owner) {
+  void set(const void* owner, void* function) { set(owner, Callback{function, nullptr}); }
+  // An object created at `owner`: a callback remembered for an earlier one
+  // there is stale.
+  void forget(const void* owner) {
+    core::LockGuard lock(mutex_);
+    if (Entry* entry = slot(owner, /*create=*/false)) entry->callback = Callback{};
+  }
+  Callback get(const void* owner) {
     core::LockGuard lock(mutex_);
     Entry* entry = slot(owner, /*create=*/false);
-    return entry != nullptr ? entry->callback : nullptr;
+    return entry != nullptr ? entry->callback : Callback{};
   }
 
  private:
   static constexpr size_t kEntries = 4096;
   struct Entry {
     const void* owner;
-    void* callback;
+    Callback callback;
   };
   Entry* slot(const void* owner, bool create) {
     const auto bits = reinterpret_cast<uintptr_t>(owner);
@@ -48,7 +60,7 @@ class Chain {
       if (entry.owner == nullptr) {
         if (!create) return nullptr;
         entry.owner = owner;
-        entry.callback = nullptr;
+        entry.callback = Callback{};
         return &entry;
       }
     }
@@ -60,6 +72,7 @@ class Chain {
 
 Chain g_openssl;
 Chain g_gnutls;
+Chain g_mbedtls;
 
 // Opened, written and closed for each line: a handshake writes a handful
 // of lines, and an fd kept open would be one the program can close and
@@ -73,8 +86,18 @@ void appendLine(const char* text, size_t length) {
                                                        core::os::errorText(static_cast<int>(-fd))});
     return;
   }
-  // One write per line: O_APPEND makes each line land whole.
-  core::os::writeSome(static_cast<int>(fd), text, length);
+  // A line past RLIMIT_FSIZE would get the program SIGXFSZ: it is left
+  // out instead (a handful of lines per handshake: asked each time).
+  uint64_t limit = UINT64_MAX, size = 0;
+  if (core::os::fileSizeLimit(&limit) == 0 && limit != UINT64_MAX &&
+      (core::os::fileSize(static_cast<int>(fd), &size) != 0 || size + length > limit)) {
+    core::reportOnce(core::Problem::kKeyLogSizeLimit,
+                     {"the key log ", g_path,
+                      " reached the file size limit (RLIMIT_FSIZE): its later lines are lost"});
+  } else {
+    // One write per line: O_APPEND makes each line land whole.
+    core::os::writeSome(static_cast<int>(fd), text, length);
+  }
   core::os::closeFd(static_cast<int>(fd));
 }
 
@@ -92,16 +115,13 @@ void openSslLine(const void* ssl, const char* line) {
     buffer[length] = '\n';
     appendLine(buffer, length + 1);
   }
-  using GetContext = void* (*)(const void*);
-  static std::atomic<GetContext> get_context{nullptr};
-  GetContext next = get_context.load(std::memory_order_acquire);
-  if (next == nullptr) {
-    next = reinterpret_cast<GetContext>(real::findSymbol("SSL_get_SSL_CTX"));
-    get_context.store(next, std::memory_order_release);
-  }
-  if (next == nullptr) return;
+  static real::LibraryFunction<void* (*)(const void*)> get_context("SSL_get_SSL_CTX");
+  const auto context_of = get_context.get();
+  if (context_of == nullptr) return;
   using Callback = void (*)(const void*, const char*);
-  if (auto program = reinterpret_cast<Callback>(g_openssl.get(next(ssl)))) program(ssl, line);
+  if (auto program = reinterpret_cast<Callback>(g_openssl.get(context_of(ssl)).function)) {
+    program(ssl, line);
+  }
 }
 
 struct Datum {
@@ -117,33 +137,63 @@ void hex(const unsigned char* bytes, size_t size, char* out) {
   }
 }
 
+// One key log line: `label`, the 32-byte client random and the secret, in
+// hex.
+void appendSecret(const char* label, const unsigned char* client_random,
+                  const unsigned char* secret, size_t secret_size) {
+  constexpr size_t kRandomSize = 32;
+  constexpr size_t kMaxSecret = 64;
+  if (secret_size > kMaxSecret) return;
+  char line[64 + 1 + 2 * kRandomSize + 1 + 2 * kMaxSecret + 1];
+  const size_t label_length = strnlen(label, 64);
+  size_t n = 0;
+  std::memcpy(line, label, label_length);
+  n += label_length;
+  line[n++] = ' ';
+  hex(client_random, kRandomSize, line + n);
+  n += 2 * kRandomSize;
+  line[n++] = ' ';
+  hex(secret, secret_size, line + n);
+  n += 2 * secret_size;
+  line[n++] = '\n';
+  appendLine(line, n);
+}
+
 // GnuTLS's function: int (*)(gnutls_session_t, const char* label,
 // const gnutls_datum_t* secret).
 int gnutlsSecret(void* session, const char* label, const Datum* secret) {
   if (sessionTapped(session) && secret != nullptr) {
-    using GetRandom = void (*)(void*, Datum*, Datum*);
-    auto get_random = reinterpret_cast<GetRandom>(real::findSymbol("gnutls_session_get_random"));
+    static real::LibraryFunction<void (*)(void*, Datum*, Datum*)> get_random(
+        "gnutls_session_get_random");
     Datum client{}, server{};
-    if (get_random != nullptr) get_random(session, &client, &server);
-    char line[1024];
-    const size_t label_length = strnlen(label, 64);
-    if (client.size == 32 && secret->size <= 64) {
-      size_t n = 0;
-      std::memcpy(line, label, label_length);
-      n += label_length;
-      line[n++] = ' ';
-      hex(client.data, client.size, line + n);
-      n += 2 * client.size;
-      line[n++] = ' ';
-      hex(secret->data, secret->size, line + n);
-      n += 2 * secret->size;
-      line[n++] = '\n';
-      appendLine(line, n);
-    }
+    if (const auto randoms_of = get_random.get()) randoms_of(session, &client, &server);
+    if (client.size == 32) appendSecret(label, client.data, secret->data, secret->size);
   }
   using Function = int (*)(void*, const char*, const Datum*);
-  if (auto program = reinterpret_cast<Function>(g_gnutls.get(session))) {
+  if (auto program = reinterpret_cast<Function>(g_gnutls.get(session).function)) {
     return program(session, label, secret);
+  }
+  return 0;
+}
+
+// mbedTLS 2.x's f_export_keys_ext, called inside the handshake (a hooked
+// call on this thread, so t_tls_session names the session): a TLS 1.2
+// master secret, written as NSS's CLIENT_RANDOM line. `conf` is the
+// argument the shim registered it with.
+int mbedTlsKeys(void* conf, const unsigned char* master_secret, const unsigned char* key_block,
+                size_t mac_length, size_t key_length, size_t iv_length,
+                const unsigned char* client_random, const unsigned char* server_random,
+                int prf_type) {
+  constexpr size_t kMasterSecretSize = 48;
+  if (sessionTapped(t_tls_session) && master_secret != nullptr && client_random != nullptr) {
+    appendSecret("CLIENT_RANDOM", client_random, master_secret, kMasterSecretSize);
+  }
+  using Function = int (*)(void*, const unsigned char*, const unsigned char*, size_t, size_t,
+                           size_t, const unsigned char*, const unsigned char*, int);
+  const Chain::Callback program = g_mbedtls.get(conf);
+  if (auto function = reinterpret_cast<Function>(program.function)) {
+    return function(program.argument, master_secret, key_block, mac_length, key_length, iv_length,
+                    client_random, server_random, prf_type);
   }
   return 0;
 }
@@ -173,10 +223,10 @@ void* onOpenSslCallbackSet(void* context, void* callback) {
 
 void onGnutlsSession(void* session) {
   if (!enabled() || session == nullptr) return;
-  using Get = void* (*)(void*);
-  auto get = reinterpret_cast<Get>(real::findSymbol("gnutls_session_get_keylog_function"));
+  static real::LibraryFunction<void* (*)(void*)> get_function("gnutls_session_get_keylog_function");
+  const auto function_of = get_function.get();
   // GnuTLS's own default (SSLKEYLOGFILE) keeps working behind the shim's.
-  g_gnutls.set(session, get != nullptr ? get(session) : nullptr);
+  g_gnutls.set(session, function_of != nullptr ? function_of(session) : nullptr);
   using Set = void (*)(void*, void*);
   auto set = reinterpret_cast<Set>(real::gnutls_session_set_keylog_function());
   if (set != nullptr) set(session, reinterpret_cast<void*>(&gnutlsSecret));
@@ -186,6 +236,26 @@ void* onGnutlsFunctionSet(void* session, void* function) {
   if (!enabled()) return function;
   g_gnutls.set(session, function);
   return reinterpret_cast<void*>(&gnutlsSecret);
+}
+
+void onMbedTlsConfigInit(void* conf) {
+  if (enabled() && conf != nullptr) g_mbedtls.forget(conf);
+}
+
+void onMbedTlsSetup(const void* conf) {
+  if (!enabled() || conf == nullptr) return;
+  // Set at every session's setup: cheap, and a configuration the program
+  // initialised before the shim could see it gets the callback too.
+  using Set = void (*)(const void*, void*, const void*);
+  auto set = reinterpret_cast<Set>(real::mbedtls_ssl_conf_export_keys_ext_cb());
+  if (set != nullptr) set(conf, reinterpret_cast<void*>(&mbedTlsKeys), conf);
+}
+
+void onMbedTlsCallbackSet(void* conf, void** callback, void** argument) {
+  if (!enabled()) return;
+  g_mbedtls.set(conf, Chain::Callback{*callback, *argument});
+  *callback = reinterpret_cast<void*>(&mbedTlsKeys);
+  *argument = conf;
 }
 
 }  // namespace tapshim::preload::keylog

@@ -7,6 +7,10 @@
 // (SSL_CTX_set_keylog_callback: Python's keylog_filename, curl's
 // SSLKEYLOGFILE) is remembered and called after the shim's line, never
 // replaced. GnuTLS: the same with gnutls_session_set_keylog_function.
+// mbedTLS 2.x: the configuration's export-keys callback
+// (mbedtls_ssl_conf_export_keys_ext_cb), set at each mbedtls_ssl_setup,
+// writes TLS 1.2's CLIENT_RANDOM line. wolfSSL as Debian builds it offers
+// no key log; NSS writes SSLKEYLOGFILE itself.
 #pragma once
 
 namespace tapshim::preload::keylog {
@@ -25,5 +29,14 @@ void* onOpenSslCallbackSet(void* context, void* callback);
 void onGnutlsSession(void* session);
 // The program sets its own key log function: returns the one to install.
 void* onGnutlsFunctionSet(void* session, void* function);
+
+// mbedtls_ssl_config_init(conf): forget a callback of an earlier
+// configuration at that address.
+void onMbedTlsConfigInit(void* conf);
+// mbedtls_ssl_setup(ssl, conf): the shim's export-keys callback goes on conf.
+void onMbedTlsSetup(const void* conf);
+// The program sets its own export-keys callback: it is remembered, and
+// *callback and *argument become the shim's.
+void onMbedTlsCallbackSet(void* conf, void** callback, void** argument);
 
 }  // namespace tapshim::preload::keylog

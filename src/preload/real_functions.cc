@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "preload/other_copies.h"
 #include "tap_core/base/diagnostics.h"
 
 namespace tapshim::preload::real {
@@ -18,8 +19,11 @@ struct LoadedObjects {
   int count = 0;
 };
 
+// Every copy of this library is skipped, not only this one: another copy's
+// hook would call this one's back.
 int collectObject(dl_phdr_info* info, size_t, void* data) {
   auto* objects = static_cast<LoadedObjects*>(data);
+  if (isTapshimCopy(*info)) return 0;
   if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0' && objects->count < kMaxObjects) {
     objects->names[objects->count++] = info->dlpi_name;
   }

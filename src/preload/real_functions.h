@@ -4,11 +4,15 @@
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
+
+#include <atomic>
+#include <cstdint>
 
 namespace tapshim::preload::real {
 
@@ -17,6 +21,28 @@ namespace tapshim::preload::real {
 // program loaded with RTLD_LOCAL (Python's _ssl brings libssl that way),
 // that library's. nullptr when no loaded object defines it (yet).
 void* findSymbol(const char* name);
+
+// A function of a TLS library that the shim calls itself and never hooks
+// (SSL_get_fd, PR_GetLayersIdentity), found with findSymbol on first use
+// and cached; nullptr while no loaded object defines it. Constant-
+// initialised, so a function-local static of it costs no guard.
+template <typename Function>
+class LibraryFunction {
+ public:
+  explicit constexpr LibraryFunction(const char* name) : name_(name) {}
+  Function get() {
+    void* found = cached_.load(std::memory_order_acquire);
+    if (found == nullptr) {
+      found = findSymbol(name_);
+      if (found != nullptr) cached_.store(found, std::memory_order_release);
+    }
+    return reinterpret_cast<Function>(found);
+  }
+
+ private:
+  const char* name_;
+  std::atomic<void*> cached_{nullptr};
+};
 
 // The hook macros expand hooks.def's rows; their bodies stay laid out as
 // the function each row becomes.

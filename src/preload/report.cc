@@ -23,7 +23,8 @@ __thread size_t t_last_read_size __attribute__((tls_model("initial-exec"))) = 0;
 using core::IoSlices;
 using core::TapEngine;
 
-void data(int fd, Direction direction, const iovec* iov, size_t count, size_t total) {
+void data(int fd, Direction direction, const iovec* iov, size_t count, size_t total,
+          uint64_t tls_epoch = TapEngine::kNoTlsEpoch) {
   if (t_tls_depth > 0) {
     // The TLS library's own I/O: records, not the program's data.
     const void* session = t_tls_session;
@@ -38,15 +39,16 @@ void data(int fd, Direction direction, const iovec* iov, size_t count, size_t to
     t_last_read_size = total;
   }
   const IoSlices slices(iov, count, total);
-  if (!withEngine([&](TapEngine& engine) { engine.onData(fd, direction, slices); })) {
+  if (!withEngine([&](TapEngine& engine) { engine.onData(fd, direction, slices, tls_epoch); })) {
     // Inside the shim already (a signal handler): the trace shows a gap.
     if (core::TapEngine* active = engine()) active->onUnrecorded(fd, direction);
   }
 }
 
-void single(int fd, Direction direction, const void* buffer, size_t total) {
+void single(int fd, Direction direction, const void* buffer, size_t total,
+            uint64_t tls_epoch = TapEngine::kNoTlsEpoch) {
   iovec slice{const_cast<void*>(buffer), total};
-  data(fd, direction, &slice, 1, total);
+  data(fd, direction, &slice, 1, total, tls_epoch);
 }
 
 // SCM_RIGHTS brings new fds into the process: whatever was known about
@@ -99,23 +101,31 @@ void receivedMessages(int fd, int result, const mmsghdr* messages, int flags) {
   }
 }
 
-void sent(int fd, ssize_t result, const void* buffer) {
-  if (result <= 0) return;
-  single(fd, Direction::kWrite, buffer, static_cast<size_t>(result));
+void sending(CallState& call) {
+  if (const TapEngine* active = engine()) call.tls_epoch = active->tlsEpoch();
 }
 
-void sentVector(int fd, ssize_t result, const iovec* iov, int iovcnt) {
+void sent(const CallState& call, int fd, ssize_t result, const void* buffer) {
   if (result <= 0) return;
-  data(fd, Direction::kWrite, iov, static_cast<size_t>(iovcnt), static_cast<size_t>(result));
+  single(fd, Direction::kWrite, buffer, static_cast<size_t>(result), call.tls_epoch);
 }
 
-void sentMessage(int fd, ssize_t result, const msghdr* message) {
+void sentVector(const CallState& call, int fd, ssize_t result, const iovec* iov, int iovcnt) {
+  if (result <= 0) return;
+  data(fd, Direction::kWrite, iov, static_cast<size_t>(iovcnt), static_cast<size_t>(result),
+       call.tls_epoch);
+}
+
+void sentMessage(const CallState& call, int fd, ssize_t result, const msghdr* message) {
   if (result <= 0 || message == nullptr) return;
-  data(fd, Direction::kWrite, message->msg_iov, message->msg_iovlen, static_cast<size_t>(result));
+  data(fd, Direction::kWrite, message->msg_iov, message->msg_iovlen, static_cast<size_t>(result),
+       call.tls_epoch);
 }
 
-void sentMessages(int fd, int result, const mmsghdr* messages) {
-  for (int i = 0; i < result; ++i) sentMessage(fd, messages[i].msg_len, &messages[i].msg_hdr);
+void sentMessages(const CallState& call, int fd, int result, const mmsghdr* messages) {
+  for (int i = 0; i < result; ++i) {
+    sentMessage(call, fd, messages[i].msg_len, &messages[i].msg_hdr);
+  }
 }
 
 void sendingFile(CallState& call, int out_fd, int in_fd, const off_t* offset) {
@@ -145,37 +155,6 @@ void spliced(int fd_in, int fd_out, ssize_t result) {
   });
 }
 
-namespace {
-
-// SSL_get_fd, for a session whose socket the shim has not seen: -1 for
-// memory BIOs and custom BIOs (curl's).
-int openSslFd(const void* session) {
-  using GetFd = int (*)(const void*);
-  static std::atomic<GetFd> get_fd{nullptr};
-  GetFd next = get_fd.load(std::memory_order_acquire);
-  if (next == nullptr) {
-    next = reinterpret_cast<GetFd>(real::findSymbol("SSL_get_fd"));
-    if (next == nullptr) return -1;
-    get_fd.store(next, std::memory_order_release);
-  }
-  return next(session);
-}
-
-// SSL_get_rbio: the memory BIO a session reads its records from.
-const void* openSslReadBio(const void* session) {
-  using GetBio = const void* (*)(const void*);
-  static std::atomic<GetBio> get_bio{nullptr};
-  GetBio next = get_bio.load(std::memory_order_acquire);
-  if (next == nullptr) {
-    next = reinterpret_cast<GetBio>(real::findSymbol("SSL_get_rbio"));
-    if (next == nullptr) return nullptr;
-    get_bio.store(next, std::memory_order_release);
-  }
-  return next(session);
-}
-
-}  // namespace
-
 void bioWritten(const void* bio, const void* data, int result) {
   // Only the program's own BIO_write (libssl's run inside TLS calls), with
   // exactly the buffer of this thread's last socket read.
@@ -189,52 +168,89 @@ void bioWritten(const void* bio, const void* data, int result) {
 }
 
 void tlsEnter(CallState& call, const void* session) {
+  call.tls_entered = true;
   call.tls_outermost = t_tls_depth == 0;
   if (call.tls_outermost) t_tls_session = session;
   ++t_tls_depth;
 }
 
+void nssEnter(CallState& call, const void* fd) {
+  if (tls::isNssSession(fd)) tlsEnter(call, fd);
+}
+
 void tlsLeave(const CallState& call) {
+  if (!call.tls_entered) return;
   --t_tls_depth;
   if (call.tls_outermost) t_tls_session = nullptr;
 }
 
 namespace {
 
-void tlsData(const CallState& call, const void* session, Direction direction, const void* buffer,
-             ssize_t result, const size_t* count, TlsLibrary library) {
+// The plaintext of the outermost TLS call, once it has left.
+void tlsData(const CallState& call, const void* session, Direction direction,
+             const IoSlices& slices, TlsLibrary library) {
   tlsLeave(call);
-  if (!call.tls_outermost) return;
-  size_t bytes;
-  if (count != nullptr) {
-    if (result != 1) return;  // the _ex forms: 1 and *count bytes on success
-    bytes = *count;
-  } else {
-    if (result <= 0) return;  // WANT_READ/WANT_WRITE, errors, close_notify
-    bytes = static_cast<size_t>(result);
-  }
-  if (bytes == 0) return;
-  iovec slice{const_cast<void*>(buffer), bytes};
-  const IoSlices slices(&slice, 1, bytes);
+  if (!call.tls_outermost || slices.total() == 0) return;
   withEngine([&](TapEngine& engine) {
-    if (library == TlsLibrary::kOpenSsl) {
-      engine.onTlsData(session, direction, slices, &openSslFd, &openSslReadBio);
-    } else {
-      engine.onTlsData(session, direction, slices, nullptr);
-    }
+    engine.onTlsData(session, direction, slices, tls::sessionFdOf(library),
+                     library == TlsLibrary::kOpenSsl ? &tls::openSslReadBio : nullptr);
   });
+}
+
+// How many bytes a TLS read or write moved: `result`, or, for OpenSSL's
+// _ex forms (`count`), *count when result is 1. 0 for WANT_READ/WANT_WRITE,
+// errors and close_notify.
+size_t tlsBytes(ssize_t result, const size_t* count) {
+  if (count != nullptr) return result == 1 ? *count : 0;
+  return result > 0 ? static_cast<size_t>(result) : 0;
+}
+
+void tlsBuffer(const CallState& call, const void* session, Direction direction, const void* buffer,
+               size_t bytes, TlsLibrary library) {
+  iovec slice{const_cast<void*>(buffer), bytes};
+  tlsData(call, session, direction, IoSlices(&slice, 1, bytes), library);
 }
 
 }  // namespace
 
 void tlsReceived(const CallState& call, const void* session, const void* buffer, ssize_t result,
                  const size_t* count, TlsLibrary library) {
-  tlsData(call, session, Direction::kRead, buffer, result, count, library);
+  tlsBuffer(call, session, Direction::kRead, buffer, tlsBytes(result, count), library);
+}
+
+void nssReceived(const CallState& call, const void* fd, const void* buffer, int32_t result,
+                 int flags) {
+  constexpr int kPrMessagePeek = 0x2;  // PR_MSG_PEEK
+  tlsBuffer(call, fd, Direction::kRead, buffer,
+            (flags & kPrMessagePeek) != 0 ? 0 : tlsBytes(result, nullptr), TlsLibrary::kNss);
 }
 
 void tlsSent(const CallState& call, const void* session, const void* buffer, ssize_t result,
              const size_t* count, TlsLibrary library) {
-  tlsData(call, session, Direction::kWrite, buffer, result, count, library);
+  tlsBuffer(call, session, Direction::kWrite, buffer, tlsBytes(result, count), library);
+}
+
+void tlsSentVector(const CallState& call, const void* session, const iovec* iov, int iovcnt,
+                   ssize_t result, TlsLibrary library) {
+  const size_t bytes = tlsBytes(result, nullptr);
+  if (iov == nullptr || iovcnt <= 0) {
+    tlsLeave(call);
+    return;
+  }
+  tlsData(call, session, Direction::kWrite, IoSlices(iov, static_cast<size_t>(iovcnt), bytes),
+          library);
+}
+
+void nssSentVector(const CallState& call, const void* fd, const void* pr_iovec, int32_t count,
+                   int32_t result) {
+  iovec vector[tls::kNssMaxVector];
+  tlsSentVector(call, fd, vector, tls::nssVector(pr_iovec, count, vector), result,
+                TlsLibrary::kNss);
+}
+
+void nssClosed(const CallState& call, const void* fd) {
+  tlsLeave(call);
+  if (call.tls_entered) tlsFreed(fd);
 }
 
 void tlsBound(const void* session, int fd, bool ok) {

@@ -7,6 +7,7 @@
 
 #include "preload/go_program.h"
 #include "preload/keylog.h"
+#include "preload/other_copies.h"
 #include "preload/unhooked_tls.h"
 #include "tap_core/base/clock.h"
 #include "tap_core/base/diagnostics.h"
@@ -68,6 +69,9 @@ void forkChild() {
 }
 
 void initialize() {
+  // Another copy of the library loaded before this one taps; this one
+  // forwards every call, reads no configuration and says nothing.
+  if (anotherCopyLoadedFirst()) return;
   const core::Environment environment = core::Environment::snapshotTapVariables();
   core::ConfigResult parsed = core::parseConfig(environment);
   if (!parsed.error.empty()) {
@@ -96,11 +100,13 @@ void initialize() {
   auto* ids = new core::TraceIds();
   auto* clock = new core::WallClock();
   core::Sink* sink = nullptr;
+  const core::DiskReserve::Setting reserve{config->disk_reserve_bytes,
+                                           config->disk_reserve_percent};
   if (config->sink == core::SinkKind::kFilePerProcess) {
-    g_per_process_sink = new core::FilePerProcessSink(config->path_prefix, *ids, *clock);
+    g_per_process_sink = new core::FilePerProcessSink(config->path_prefix, *ids, *clock, reserve);
     sink = g_per_process_sink;
   } else {
-    sink = new core::FilePerTapSink(config->path_prefix, *ids, *clock);
+    sink = new core::FilePerTapSink(config->path_prefix, *ids, *clock, reserve);
   }
   const core::TraceEncoder* encoder = makeEncoder(config->format);
   auto* probe = new core::KernelSocketProbe();
@@ -108,6 +114,7 @@ void initialize() {
   keylog::configure(config->keylog_path.c_str());
   pthread_atfork(nullptr, &forkParent, &forkChild);
   g_engine.store(active, std::memory_order_release);
+  fatal_signals::install();
 }
 
 __attribute__((constructor)) void initializeAtLoad() { engine(); }

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "preload/fatal_signals.h"
 #include "tap_core/engine/tap_engine.h"
 
 namespace tapshim::preload {
@@ -33,6 +34,7 @@ bool withEngine(Work&& work) {
   t_inside_shim = true;
   work(*active);
   t_inside_shim = false;
+  if (fatal_signals::t_deferred != 0) fatal_signals::endIfDeferred();
   return true;
 }
 

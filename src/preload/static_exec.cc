@@ -64,7 +64,9 @@ bool findInPath(const char* name, char (&found)[PATH_MAX]) {
     const size_t colon = rest.find(':');
     std::string_view directory = rest.substr(0, colon);
     if (directory.empty()) directory = ".";  // an empty entry is the current directory
-    if (directory.size() + 1 + name_length < sizeof(found)) {
+    // Written so that no sum can wrap (GCC cannot tell that it does not).
+    if (directory.size() < sizeof(found) - 1 &&
+        name_length < sizeof(found) - 1 - directory.size()) {
       std::memcpy(found, directory.data(), directory.size());
       found[directory.size()] = '/';
       std::memcpy(found + directory.size() + 1, name, name_length + 1);

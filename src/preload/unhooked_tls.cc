@@ -44,13 +44,12 @@ struct KnownLibrary {
 };
 constexpr KnownLibrary kUnhookedLibraries[] = {
     {"libjvm.so", "the JVM's own TLS (JSSE)"},
-    {"libmbedtls.so", "mbedTLS"},
-    {"libnss3.so", "NSS"},
-    {"libwolfssl.so", "wolfSSL"},
     {"librustls", "rustls"},
     {"libbotan", "Botan"},
     {"libs2n.so", "s2n-tls"},
 };
+
+constexpr const char* kHookedLibraries = "the OpenSSL, GnuTLS, mbedTLS, wolfSSL and NSS libraries";
 
 struct Found {
   const char* name = nullptr;
@@ -85,17 +84,16 @@ void reportUnhookedTls(core::TapEngine& engine) {
   core::reportOnce(
       core::Problem::kUnhookedTls,
       {engine.process().name, "'s connections carry TLS that no hooked call decrypted (",
-       found.name != nullptr ? found.name
-                             : "a TLS library inside the executable, or another one than the "
-                               "OpenSSL and GnuTLS libraries tapshim hooks",
-       found.name != nullptr ? " is loaded; tapshim hooks OpenSSL and GnuTLS" : "",
+       found.name != nullptr ? found.name : "a TLS library inside the executable, or another one",
+       found.name != nullptr ? " is loaded" : "", "; tapshim hooks ", kHookedLibraries,
        "): their traces hold the encrypted bytes"});
 }
 
 void checkTlsInExecutableOnce() {
   static std::atomic<bool> checked{false};
   if (checked.exchange(true)) return;
-  for (const char* name : {"SSL_write", "gnutls_record_send"}) {
+  for (const char* name :
+       {"SSL_write", "gnutls_record_send", "mbedtls_ssl_write", "wolfSSL_write"}) {
     void* symbol = dlsym(RTLD_DEFAULT, name);
     if (symbol == nullptr) continue;
     Search search{reinterpret_cast<uintptr_t>(symbol)};

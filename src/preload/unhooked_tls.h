@@ -1,7 +1,7 @@
-// TLS that no hook sees. The shim hooks OpenSSL's and GnuTLS's shared
-// libraries; a program whose TLS is elsewhere (inside its executable, as
-// the NodeSource node links OpenSSL; a JVM's JSSE; mbedTLS, NSS, wolfSSL,
-// rustls) has its connections traced as the ciphertext their sockets
+// TLS that no hook sees. The shim hooks the shared libraries of OpenSSL,
+// GnuTLS, mbedTLS, wolfSSL and NSS; a program whose TLS is elsewhere
+// (inside its executable, as the NodeSource node links OpenSSL; a JVM's
+// JSSE; rustls) has its connections traced as the ciphertext their sockets
 // carry. A silent result of ciphertext would be a bug: the shim says so,
 // once per process, naming what it can tell.
 #pragma once
@@ -13,7 +13,7 @@ class TapEngine;
 namespace tapshim::preload {
 
 // Checks the first time it is called (at the first connection), and prints
-// one line if the executable defines OpenSSL's or GnuTLS's functions.
+// one line if the executable defines a hooked TLS library's functions.
 void checkTlsInExecutableOnce();
 
 // After connections end (close, exit, exec): if one began with a TLS

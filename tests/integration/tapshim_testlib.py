@@ -54,7 +54,10 @@ def shim_env(prefix=None, **variables):
     for key in list(env):
         if key.startswith("TAP_"):
             del env[key]
-    env["LD_PRELOAD"] = TAPSHIM_LIB
+    # Under a sanitized build (scripts/test's asan and tsan runs) the
+    # sanitizer's runtime must be loaded first: TAPSHIM_PRELOAD_FIRST names it.
+    first = os.environ.get("TAPSHIM_PRELOAD_FIRST")
+    env["LD_PRELOAD"] = f"{first} {TAPSHIM_LIB}" if first else TAPSHIM_LIB
     if prefix is not None:
         env["TAP_PATH_PREFIX"] = prefix
     for key, value in variables.items():

@@ -1,8 +1,8 @@
 """A server that drops its privileges after binding (as apache's workers
 run as www-data): a trace directory its start-up user could write may be
 closed to the user it runs as. The connections are then not traced, and
-the one line that says so names the user and group the kernel refused, so
-the fix (a directory that user can write) is plain."""
+the one line that says so names the user and group the kernel refused and
+the directory, so the fix (a directory that user can write) is plain."""
 import os
 import socket
 import subprocess
@@ -50,7 +50,8 @@ class PrivilegeDropTest(TapTestCase):
         lines = [line for line in stderr.decode().splitlines() if line.startswith("tapshim:")]
         self.assertEqual(len(lines), 1, stderr)
         self.assertIn("cannot create trace file " + self.prefix, lines[0])
-        self.assertIn(f"Permission denied (as uid {NOBODY}, gid {NOBODY})", lines[0])
+        self.assertIn(f"Permission denied (as uid {NOBODY}, gid {NOBODY}, who must be able to "
+                      f"create files in {self.dir})", lines[0])
         self.assertEqual(self.trace_files(), [])
 
 

@@ -4,6 +4,7 @@ connection; a key log the program writes itself keeps working (chained,
 not replaced)."""
 import json
 import os
+import resource
 import subprocess
 import textwrap
 import unittest
@@ -159,6 +160,23 @@ class KeyLogTest(TapTestCase):
         [trace] = load_traces(prefix)
         sent, received = curl_plaintext(trace_file)
         assert_plaintext_trace(self, trace, sent, received)
+
+    def test_file_size_limit_never_kills_the_program(self):
+        """Under `ulimit -f` the key log stops short of the limit, with one
+        line on stderr, where a write past it would get curl SIGXFSZ."""
+        limit = 300  # the first line fits, the second would cross the limit
+        env = keylog_env(os.path.join(self.dir, "limited"), self.keys)
+        with self.nginx:
+            done = subprocess.run(
+                ["curl", "-s", "-S", "--fail", "--noproxy", "*", "--cacert", self.nginx.cert,
+                 "--resolve", f"localhost:{self.nginx.port}:127.0.0.1",
+                 self.nginx.url("/index.html")], env=env, capture_output=True, timeout=120,
+                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, INDEX)
+        self.assertIn(b"reached the file size limit (RLIMIT_FSIZE)", done.stderr)
+        self.assertLessEqual(os.path.getsize(self.keys), limit)
+        self.assertEqual(len(key_lines(self, self.keys)), 1)
 
     def test_parallel_processes_append_whole_lines(self):
         """Four curls at once append to one key log: every line whole."""

@@ -23,6 +23,11 @@ enum class Problem : uint8_t {
   kStaticExec,
   kGoProgram,
   kUnseenBytes,
+  kTraceFileSizeLimit,
+  kDiskReserve,
+  kBufferedTotal,  // TAP_MAX_BUFFERED_TOTAL_BYTES reached: events are cut
+  kReentered,      // a hook ran inside the shim (a signal handler's I/O): a gap
+  kKeyLogSizeLimit,
   kCount,
 };
 

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,26 +53,49 @@ long writeAll(int fd, const void* data, size_t size) {
   return 0;
 }
 
-long writeAllParts(int fd, const struct iovec* parts, int count) {
+namespace {
+
+// writeAll that counts what reached the file into *written.
+long writeAllCounting(int fd, const void* data, size_t size, size_t* written) {
+  const char* next = static_cast<const char*>(data);
+  while (size > 0) {
+    const long result = writeSome(fd, next, size);
+    if (result == -EINTR) continue;
+    if (result < 0) return result;
+    if (result == 0) return -EIO;
+    next += result;
+    size -= static_cast<size_t>(result);
+    *written += static_cast<size_t>(result);
+  }
+  return 0;
+}
+
+}  // namespace
+
+long writeAllParts(int fd, const struct iovec* parts, int count, size_t* written) {
+  size_t ignored = 0;
+  size_t& total = written != nullptr ? *written : ignored;
+  total = 0;
   if (count > kMaxWriteParts) return -EINVAL;
   // write(2) costs less than writev(2) of one part (no iovec to copy in).
-  if (count == 1) return writeAll(fd, parts[0].iov_base, parts[0].iov_len);
-  long written;
+  if (count == 1) return writeAllCounting(fd, parts[0].iov_base, parts[0].iov_len, &total);
+  long result;
   do {
-    written = rawSyscall(SYS_writev, fd, reinterpret_cast<long>(parts), count);
-  } while (written == -EINTR);
-  if (written < 0) return written;
+    result = rawSyscall(SYS_writev, fd, reinterpret_cast<long>(parts), count);
+  } while (result == -EINTR);
+  if (result < 0) return result;
+  total = static_cast<size_t>(result);
   // A regular file writes short only when it runs out of space: finish
   // part by part (the next write reports the error).
-  size_t done = static_cast<size_t>(written);
+  size_t done = static_cast<size_t>(result);
   for (int i = 0; i < count; ++i) {
     if (done >= parts[i].iov_len) {
       done -= parts[i].iov_len;
       continue;
     }
-    const long result =
-        writeAll(fd, static_cast<const char*>(parts[i].iov_base) + done, parts[i].iov_len - done);
-    if (result < 0) return result;
+    const long rest = writeAllCounting(fd, static_cast<const char*>(parts[i].iov_base) + done,
+                                       parts[i].iov_len - done, &total);
+    if (rest < 0) return rest;
     done = 0;
   }
   return 0;
@@ -102,6 +126,52 @@ long openFileLimit() {
       rawSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(&limit));
   if (result != 0) return result;
   return limit.rlim_cur > 0x40000000 ? 0x40000000 : static_cast<long>(limit.rlim_cur);
+}
+
+long fileSizeLimit(uint64_t* bytes) {
+  struct rlimit limit {};
+  const long result = rawSyscall(SYS_prlimit64, 0, RLIMIT_FSIZE, 0, reinterpret_cast<long>(&limit));
+  if (result != 0) return result;
+  *bytes = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(limit.rlim_cur);
+  return 0;
+}
+
+long fileSize(int fd, uint64_t* bytes) {
+  struct stat status {};
+  const long result = rawSyscall(SYS_fstat, fd, reinterpret_cast<long>(&status));
+  if (result != 0) return result;
+  *bytes = static_cast<uint64_t>(status.st_size);
+  return 0;
+}
+
+long truncateFile(int fd, uint64_t length) {
+  return rawSyscall(SYS_ftruncate, fd, static_cast<long>(length));
+}
+
+long removeFile(const char* path) {
+  return rawSyscall(SYS_unlinkat, AT_FDCWD, reinterpret_cast<long>(path), 0);
+}
+
+long regularFileSize(const char* path, uint64_t* bytes) {
+  struct stat status {};
+  const long result = rawSyscall(SYS_newfstatat, AT_FDCWD, reinterpret_cast<long>(path),
+                                 reinterpret_cast<long>(&status), AT_SYMLINK_NOFOLLOW);
+  if (result != 0) return result;
+  if (!S_ISREG(status.st_mode)) return -EINVAL;
+  *bytes = static_cast<uint64_t>(status.st_size);
+  return 0;
+}
+
+long fileSystemSpace(const char* path, uint64_t* available, uint64_t* total) {
+  struct statfs status {};
+  const long result =
+      rawSyscall(SYS_statfs, reinterpret_cast<long>(path), reinterpret_cast<long>(&status));
+  if (result != 0) return result;
+  const uint64_t unit =
+      static_cast<uint64_t>(status.f_frsize != 0 ? status.f_frsize : status.f_bsize);
+  *available = static_cast<uint64_t>(status.f_bavail) * unit;
+  *total = static_cast<uint64_t>(status.f_blocks) * unit;
+  return 0;
 }
 
 long socketOption(int fd, int level, int name, int* value) {

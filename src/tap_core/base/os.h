@@ -32,9 +32,10 @@ long writeSome(int fd, const void* data, size_t size);
 // Writes everything, retrying short writes and EINTR. Returns 0 or -errno.
 long writeAll(int fd, const void* data, size_t size);
 // writev(2) of `count` parts (at most kMaxWriteParts), then, after a short
-// write, the rest part by part. Returns 0 or -errno.
+// write, the rest part by part. Returns 0 or -errno; *written (if given)
+// becomes the bytes that reached the file, also when it fails part way.
 constexpr int kMaxWriteParts = 1024;  // IOV_MAX
-long writeAllParts(int fd, const struct iovec* parts, int count);
+long writeAllParts(int fd, const struct iovec* parts, int count, size_t* written = nullptr);
 // pread(2): up to `size` bytes of `fd` at `offset`.
 long readAt(int fd, void* data, size_t size, int64_t offset);
 // The file position of `fd` (lseek(fd, 0, SEEK_CUR)), or -errno.
@@ -45,6 +46,23 @@ long duplicateAtLeast(int fd, int minimum);
 long fileIdentity(int fd, uint64_t* device, uint64_t* inode);
 // The soft limit on open fds (RLIMIT_NOFILE), or -errno.
 long openFileLimit();
+// The soft limit on the size of a file the process writes (RLIMIT_FSIZE),
+// in bytes; UINT64_MAX for none. Returns 0 or -errno.
+long fileSizeLimit(uint64_t* bytes);
+// The size of the file behind `fd` (fstat). Returns 0 or -errno.
+long fileSize(int fd, uint64_t* bytes);
+// ftruncate(2). Returns 0 or -errno.
+long truncateFile(int fd, uint64_t length);
+// unlink(2). Returns 0 or -errno.
+long removeFile(const char* path);
+// The size of the file `path` names, not following a symlink (fstatat
+// with AT_SYMLINK_NOFOLLOW). Returns 0, -EINVAL when it is not a regular
+// file, or -errno.
+long regularFileSize(const char* path, uint64_t* bytes);
+// statfs(2) of the file system holding `path`: the bytes an unprivileged
+// process may still use (f_bavail) and its size (f_blocks). Returns 0 or
+// -errno.
+long fileSystemSpace(const char* path, uint64_t* available, uint64_t* total);
 long socketOption(int fd, int level, int name, int* value);
 // getsockopt(2) into `size` bytes at `value`; *size becomes the length the
 // kernel wrote. Returns 0 or -errno.

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "tap_core/base/ascii.h"
+#include "tap_core/config/disk_reserve_value.h"
 #include "tap_core/config/envoy_tap_config.h"
 
 namespace tapshim::core {
@@ -33,6 +34,20 @@ bool parseUint32(std::string_view text, uint32_t* value) {
   }
   if (parsed > UINT32_MAX) return false;
   *value = static_cast<uint32_t>(parsed);
+  return true;
+}
+
+// A decimal count that fits 64 bits (no sign, no spaces, no suffix).
+bool parseUint64(std::string_view text, uint64_t* value) {
+  if (text.empty()) return false;
+  uint64_t parsed = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (parsed > (UINT64_MAX - digit) / 10) return false;
+    parsed = parsed * 10 + digit;
+  }
+  *value = parsed;
   return true;
 }
 
@@ -104,6 +119,12 @@ ConfigResult parseConfig(const Environment& environment) {
       }
     }
   }
+  if (auto value = environment.get("TAP_MAX_BUFFERED_TOTAL_BYTES")) {
+    if (!parseUint64(*value, &config.max_buffered_total_bytes)) {
+      return fail("TAP_MAX_BUFFERED_TOTAL_BYTES",
+                  quoted(*value) + " is not a byte count (0 to 18446744073709551615)");
+    }
+  }
   for (auto [variable, flag] :
        {std::pair{"TAP_STREAMING", &config.streaming},
         std::pair{"TAP_CONNECTION_PER_EVENT", &config.connection_per_event}}) {
@@ -161,6 +182,17 @@ ConfigResult parseConfig(const Environment& environment) {
   if (auto value = environment.get("TAP_KEYLOG")) {
     if (value->empty()) return fail("TAP_KEYLOG", "is empty");
     config.keylog_path = std::string(*value);
+  }
+  if (auto value = environment.get("TAP_DISK_RESERVE")) {
+    const std::optional<DiskReserveValue> reserve = parseDiskReserve(*value);
+    if (!reserve.has_value()) {
+      return fail("TAP_DISK_RESERVE",
+                  quoted(*value) +
+                      " is not a byte count (with an optional K, M or G suffix) or a percentage "
+                      "(0% to 100%)");
+    }
+    config.disk_reserve_bytes = reserve->bytes;
+    config.disk_reserve_percent = reserve->percent;
   }
   config.enabled = true;
   return result;

@@ -35,12 +35,16 @@ enum class SinkKind : uint8_t {
 
 struct Config {
   static constexpr uint32_t kDefaultMaxBufferedBytes = 1024;  // Envoy's default
+  static constexpr uint64_t kDefaultMaxBufferedTotalBytes = uint64_t{64} << 20;
 
   // False: the shim forwards every call and records nothing.
   bool enabled = false;
   std::string path_prefix;
   uint32_t max_buffered_rx_bytes = kDefaultMaxBufferedBytes;
   uint32_t max_buffered_tx_bytes = kDefaultMaxBufferedBytes;
+  // TAP_MAX_BUFFERED_TOTAL_BYTES: what all buffered traces of the process
+  // hold at once (tapshim's; Envoy bounds only each connection).
+  uint64_t max_buffered_total_bytes = kDefaultMaxBufferedTotalBytes;
   OutputFormat format = OutputFormat::kProtoBinary;
   SinkKind sink = SinkKind::kFilePerTap;
   bool streaming = false;
@@ -53,6 +57,11 @@ struct Config {
   // TAP_KEYLOG: where TLS secrets are appended (NSS key log format); empty
   // for none.
   std::string keylog_path;
+  // TAP_DISK_RESERVE: the free space the file system of the traces keeps;
+  // below it no trace is created and no streamed message written. A
+  // percentage of its size, or (percent 0) bytes; both 0: no reserve.
+  uint32_t disk_reserve_percent = 5;
+  uint64_t disk_reserve_bytes = 0;
   // TAP_MATCH, when given.
   std::optional<MatchExpression> match;
 };

@@ -41,7 +41,14 @@ class TapEngine {
   // accept()/accept4() returned `fd`.
   void onAccepted(int fd);
   // A call moved data.size() > 0 bytes in `direction` on `fd`.
-  void onData(int fd, Direction direction, const IoSlices& data);
+  // `epoch_before` is tlsEpoch() read before the call: a write that began
+  // before its connection turned TLS (another thread's handshake) is the
+  // program's plaintext, as the kernel took it.
+  void onData(int fd, Direction direction, const IoSlices& data,
+              uint64_t epoch_before = kNoTlsEpoch);
+  // Counts the connections that turned TLS, for onData's `epoch_before`.
+  static constexpr uint64_t kNoTlsEpoch = ~uint64_t{0};
+  uint64_t tlsEpoch() const { return tls_epoch_.load(std::memory_order_relaxed); }
   // A call moved bytes the shim could not see (recv with MSG_TRUNC).
   void onUnseen(int fd, Direction direction);
   // Whether `fd` is, or may turn out to be, a tapped connection: false only
@@ -168,6 +175,8 @@ class TapEngine {
   // Ends the connections of fds [first, last], as closing them would.
   void detachRange(unsigned first, unsigned last);
   void purge(int fd);
+  // Turns what onUnrecorded noted into gap events, and says why once.
+  void markPendingGapsLocked(TappedConnection* connection);
   // Writes the trace if the connection was established; state -> kClosed.
   void finishLocked(int fd, TappedConnection* connection);
 
@@ -175,6 +184,8 @@ class TapEngine {
   bool match_all_ = true;
   std::optional<MatchExpression> match_;
   TapperContext context_;
+  // TAP_MAX_BUFFERED_TOTAL_BYTES, shared by every buffered tapper.
+  BufferedBudget buffered_budget_;
   SocketProbe& probe_;
   TraceIds& ids_;
   FdTable table_;
@@ -182,6 +193,7 @@ class TapEngine {
   TlsSessions tls_sessions_;
   std::atomic<bool> exiting_{false};
   std::atomic<bool> unhooked_tls_seen_{false};
+  std::atomic<uint64_t> tls_epoch_{0};
   std::atomic<uint64_t> fork_generation_{0};
 };
 

@@ -37,6 +37,7 @@ void TappedConnection::resetLocked() {
   undecided = false;
   provisional = false;
   tls = false;
+  tls_since = 0;
   inherited = false;
   looks_tls = false;
   ++incarnation;

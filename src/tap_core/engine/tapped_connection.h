@@ -51,6 +51,8 @@ class TappedConnection {
   // data is ciphertext and never recorded; the plaintext comes from the
   // TLS hooks.
   bool tls = false;
+  // The engine's TLS epoch when `tls` became true (TapEngine::onData).
+  uint64_t tls_since = 0;
   // A forked child's copy of a connection its parent tapped: the bytes
   // moved before the child took it over are in the parent's trace, so the
   // kernel's counts cannot be held against this one's.

@@ -10,8 +10,12 @@
 #include "tap_core/sink/trace_file.h"
 
 namespace tapshim::core {
-FilePerProcessSink::FilePerProcessSink(std::string path_prefix, TraceIds& ids, Clock& clock)
-    : path_prefix_(std::move(path_prefix)), ids_(ids), clock_(clock) {}
+FilePerProcessSink::FilePerProcessSink(std::string path_prefix, TraceIds& ids, Clock& clock,
+                                       DiskReserve::Setting reserve)
+    : path_prefix_(std::move(path_prefix)),
+      ids_(ids),
+      clock_(clock),
+      writer_(reserve, path_prefix_, clock) {}
 
 bool FilePerProcessSink::pathFor(uint64_t file_id, char* out, size_t size) const {
   return traceFilePath(path_prefix_, file_id, std::string_view(extension_, extension_size_), out,
@@ -34,12 +38,14 @@ int FilePerProcessSink::publishLocked(int fd) {
 }
 
 int FilePerProcessSink::createLocked() {
+  if (!writer_.mayCreate()) return -1;  // the writer said why
   uint64_t id = ids_.next();
   const int fd =
       createTraceFile(path_prefix_, std::string_view(extension_, extension_size_), &id, ids_);
   if (fd < 0) return -1;
   has_file_ = true;
   file_id_ = id;
+  end_ = 0;
   return publishLocked(fd);
 }
 
@@ -48,11 +54,19 @@ int FilePerProcessSink::reopenLocked() {
   if (!pathFor(file_id_, path, sizeof(path))) return -1;
   const long fd = os::openFile(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0) return -1;
+  if (os::fileSize(static_cast<int>(fd), &end_) != 0) {
+    os::closeFd(static_cast<int>(fd));
+    return -1;
+  }
   return publishLocked(static_cast<int>(fd));
 }
 
 int FilePerProcessSink::ensureFile(std::string_view extension, int lost) {
   LockGuard lock(mutex_);
+  return ensureFileLocked(extension, lost);
+}
+
+int FilePerProcessSink::ensureFileLocked(std::string_view extension, int lost) {
   const int current = fd_.load(std::memory_order_acquire);
   if (current >= 0 && current != lost) return current;  // another thread did it
   if (current >= 0) {
@@ -97,25 +111,35 @@ void FilePerProcessSink::close(int /*token*/) {
 }
 
 bool FilePerProcessSink::writeParts(int /*token*/, const iovec* parts, int count) {
+  return writeMessage(parts, count, MessageWriter::Kind::kData);
+}
+
+bool FilePerProcessSink::writeCutMark(int /*token*/, const iovec* parts, int count) {
+  return writeMessage(parts, count, MessageWriter::Kind::kCutMark);
+}
+
+bool FilePerProcessSink::writeMessage(const iovec* parts, int count, MessageWriter::Kind kind) {
+  LockGuard lock(mutex_);
   int fd = fd_.load(std::memory_order_acquire);
   if (fd < 0 || !file_.stillOurs(fd, clock_)) {
-    fd = ensureFile(std::string_view(extension_, extension_size_), fd);
+    fd = ensureFileLocked(std::string_view(extension_, extension_size_), fd);
     if (fd < 0) {
       reportOnce(Problem::kTraceFileWrite,
                  {"cannot open the trace file again (traces are being lost)"});
       return false;
     }
   }
-  // One writev(2) on an O_APPEND regular file: the kernel appends it whole,
-  // never interleaved with another thread's (writeAllParts goes on only
-  // after a short write, which a regular file gives only when it runs out
-  // of space).
-  const long result = os::writeAllParts(fd, parts, count);
-  if (result == 0) return true;
-  reportOnce(Problem::kTraceFileWrite,
-             {"cannot write the trace file: ", os::errorText(static_cast<int>(-result)),
-              " (traces are being lost)"});
-  return false;
+  // One writev(2) on an O_APPEND regular file: the kernel appends it whole
+  // (writeAllParts goes on only after a short write, which a regular file
+  // gives only when it runs out of space; the writer then takes the
+  // message back, knowing from end_ where it began).
+  return writer_.write(fd, parts, count, kind, &end_);
+}
+
+uint64_t FilePerProcessSink::room(int /*token*/, uint64_t wanted) {
+  LockGuard lock(mutex_);
+  const int fd = fd_.load(std::memory_order_acquire);
+  return fd < 0 ? UINT64_MAX : writer_.room(fd, wanted);
 }
 
 void FilePerProcessSink::forgetAfterFork() {
@@ -128,6 +152,7 @@ void FilePerProcessSink::forgetAfterFork() {
   file_.forget();
   has_file_ = false;
   file_id_ = 0;
+  end_ = 0;
 }
 
 }  // namespace tapshim::core

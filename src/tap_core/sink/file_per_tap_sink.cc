@@ -10,8 +10,12 @@
 #include "tap_core/sink/trace_file.h"
 
 namespace tapshim::core {
-FilePerTapSink::FilePerTapSink(std::string path_prefix, TraceIds& ids, Clock& clock)
-    : path_prefix_(std::move(path_prefix)), ids_(ids), clock_(clock) {
+FilePerTapSink::FilePerTapSink(std::string path_prefix, TraceIds& ids, Clock& clock,
+                               DiskReserve::Setting reserve)
+    : path_prefix_(std::move(path_prefix)),
+      ids_(ids),
+      clock_(clock),
+      writer_(reserve, path_prefix_, clock) {
   // The sink's fds live just below the soft limit, far from the low
   // numbers programs use (and from select()'s 1024 when the limit is high).
   const long limit = os::openFileLimit();
@@ -89,23 +93,41 @@ int FilePerTapSink::open(uint64_t* trace_id, std::string_view extension) {
   // so moving its fd high and checking it would be wasted system calls. A
   // streamed trace, told keepsOpen() is false, closes it after its first
   // message and reopen()s it, kept, for the next.
+  if (!writer_.mayCreate()) return -1;  // the writer said why
   const int fd = createTraceFile(path_prefix_, extension, trace_id, ids_);
   return fd < 0 ? -1 : fd;
 }
 
 bool FilePerTapSink::writeParts(int token, const iovec* parts, int count) {
+  return writeMessage(token, parts, count, MessageWriter::Kind::kData);
+}
+
+bool FilePerTapSink::writeCutMark(int token, const iovec* parts, int count) {
+  return writeMessage(token, parts, count, MessageWriter::Kind::kCutMark);
+}
+
+bool FilePerTapSink::writeMessage(int token, const iovec* parts, int count,
+                                  MessageWriter::Kind kind) {
   if (KeptFile* slot = slotFor(token); slot != nullptr && !slot->stillOurs(token, clock_)) {
     // The program closed this fd (and may have opened something else
     // there): it is not ours to write to or close any more.
     return false;
   }
-  const long result = os::writeAllParts(token, parts, count);
-  if (result == 0) return true;
+  // The file is this trace's alone (written under its connection's lock),
+  // so the writer may find where it ends from its size.
+  if (writer_.write(token, parts, count, kind, nullptr)) return true;
   close(token);
-  reportOnce(Problem::kTraceFileWrite,
-             {"cannot write a trace file: ", os::errorText(static_cast<int>(-result)),
-              " (traces are being lost)"});
   return false;
+}
+
+uint64_t FilePerTapSink::room(int token, uint64_t wanted) { return writer_.room(token, wanted); }
+
+void FilePerTapSink::discard(uint64_t trace_id, std::string_view extension) {
+  char path[PATH_MAX];
+  if (!pathFor(trace_id, extension, path, sizeof(path))) return;
+  // Only an empty file: whatever holds a whole message stays.
+  uint64_t size = 0;
+  if (os::regularFileSize(path, &size) == 0 && size == 0) os::removeFile(path);
 }
 
 void FilePerTapSink::close(int token) {

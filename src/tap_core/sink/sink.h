@@ -1,9 +1,11 @@
 // src/tap_core/sink/: where encoded messages go. The Sink interface (this
 // file) and its two file sinks, Envoy's file_per_tap and the per-process
 // file (file_per_tap_sink.h, file_per_process_sink.h), with what they share:
-// creating a trace file safely (trace_file.h: O_EXCL, O_NOFOLLOW, 0600) and
-// keeping its fd high and valid (kept_file.h). Sinks take bytes, never
-// know formats; they use trace/ (ids) and base/.
+// creating a trace file safely (trace_file.h: O_EXCL, O_NOFOLLOW, 0600),
+// keeping its fd high and valid (kept_file.h), and writing each message
+// whole or not at all (message_writer.h), within the file size limit
+// (file_size_limit.h) and the disk reserve (disk_reserve.h). Sinks take
+// bytes, never know formats; they use trace/ (ids) and base/.
 //
 // Where encoded trace messages go (Envoy's Sink / PerTapSinkHandle).
 //
@@ -40,6 +42,24 @@ class Sink {
     return writeParts(token, &part, 1);
   }
   virtual void close(int token) = 0;
+
+  // Limits on files (RLIMIT_FSIZE, a full disk, the disk reserve): a
+  // message that cannot be written whole is not written at all, so an
+  // output always ends at a whole message (writeParts then fails).
+  //
+  // The most bytes a message of `wanted` bytes may take in the output
+  // behind `token`; UINT64_MAX when nothing limits it. When it is less, the
+  // sink has said why, and a buffered trace is cut to fit.
+  virtual uint64_t room(int /*token*/, uint64_t /*wanted*/) { return UINT64_MAX; }
+  // writeParts for the small message that says a streamed trace was cut (a
+  // gap event): it may use the room a file size limit keeps back from other
+  // messages, and goes while the disk reserve stops them.
+  virtual bool writeCutMark(int token, const iovec* parts, int count) {
+    return writeParts(token, parts, count);
+  }
+  // The output of `trace_id` holds no whole message (its first one could
+  // not be written): remove it, so that no empty file is left behind.
+  virtual void discard(uint64_t /*trace_id*/, std::string_view /*extension*/) {}
 
   // Streamed traces write many messages. Whether the output behind `token`
   // may stay open between messages; if not, close it after each message and

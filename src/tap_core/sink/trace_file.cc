@@ -40,7 +40,7 @@ bool traceFilePath(std::string_view prefix, uint64_t id, std::string_view extens
 
 namespace {
 
-// " (as uid U, gid G)": whose access the kernel refused.
+// " (as uid U, gid G": whose access the kernel refused.
 std::string_view describeUser(char (&out)[48]) {
   char* next = out;
   auto add = [&](std::string_view text) {
@@ -51,8 +51,14 @@ std::string_view describeUser(char (&out)[48]) {
   next = std::to_chars(next, std::end(out), os::effectiveUserId()).ptr;
   add(", gid ");
   next = std::to_chars(next, std::end(out), os::effectiveGroupId()).ptr;
-  add(")");
   return {out, static_cast<size_t>(next - out)};
+}
+
+// The directory a trace file goes to: what the refused user needs to write.
+std::string_view directoryOf(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
@@ -75,12 +81,19 @@ int createTraceFile(std::string_view prefix, std::string_view extension, uint64_
       continue;
     }
     // A server that dropped its privileges (apache's workers as www-data)
-    // is refused a directory its start-up user could write: say who asked.
-    char user[48];
-    const bool refused = fd == -EACCES || fd == -EPERM;
-    reportOnce(Problem::kTraceFileCreate,
-               {"cannot create trace file ", path, ": ", os::errorText(static_cast<int>(-fd)),
-                refused ? describeUser(user) : "", " (traces are being lost)"});
+    // is refused a directory its start-up user could write: say who asked,
+    // and where that user must be let in.
+    const std::string_view error = os::errorText(static_cast<int>(-fd));
+    if (fd == -EACCES || fd == -EPERM) {
+      char user[48];
+      reportOnce(Problem::kTraceFileCreate,
+                 {"cannot create trace file ", path, ": ", error, describeUser(user),
+                  ", who must be able to create files in ", directoryOf(path),
+                  ") (traces are being lost)"});
+    } else {
+      reportOnce(Problem::kTraceFileCreate,
+                 {"cannot create trace file ", path, ": ", error, " (traces are being lost)"});
+    }
     return -1;
   }
   return -1;

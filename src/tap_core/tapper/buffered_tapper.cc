@@ -1,9 +1,12 @@
 #include "tap_core/tapper/buffered_tapper.h"
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
 
 #include "tap_core/base/diagnostics.h"
 #include "tap_core/encoder/message_parts.h"
+#include "tap_core/tapper/fit_to_room.h"
 
 namespace tapshim::core {
 namespace {
@@ -12,6 +15,16 @@ size_t index(Direction direction) { return static_cast<size_t>(direction); }
 
 EventKind kindOf(Direction direction) {
   return direction == Direction::kRead ? EventKind::kRead : EventKind::kWrite;
+}
+
+void reportBudgetSpent(const BufferedBudget& budget) {
+  char limit[24];
+  const auto end = std::to_chars(limit, limit + sizeof(limit), budget.limit()).ptr;
+  reportOnce(Problem::kBufferedTotal,
+             {"buffered traces hold TAP_MAX_BUFFERED_TOTAL_BYTES (",
+              std::string_view(limit, static_cast<size_t>(end - limit)),
+              " bytes): new events are cut (read_truncated/write_truncated) until traces are "
+              "written"});
 }
 
 }  // namespace
@@ -35,15 +48,23 @@ void BufferedTapper::record(Direction direction, const IoSlices& data) {
   if (closed_ || truncated_[i]) return;
   const uint64_t limit = direction == Direction::kRead ? context_.max_buffered_rx_bytes
                                                        : context_.max_buffered_tx_bytes;
-  const size_t kept = static_cast<size_t>(std::min<uint64_t>(limit - used_[i], data.total()));
+  const uint64_t allowed = std::min<uint64_t>(limit - used_[i], data.total());
+  // The process's budget may grant less: the event is then cut just as at
+  // the connection's own limit, and the direction stops.
+  BufferedBudget* budget = context_.buffered_budget;
+  const uint64_t granted = budget != nullptr ? budget->take(allowed) : allowed;
+  if (granted < allowed) reportBudgetSpent(*budget);
+  const size_t kept = static_cast<size_t>(granted);
   // kept < total also covers the exact-budget edge: the event after the
   // budget is used up exactly is recorded empty and truncated.
   const bool cut = kept < data.total();
   if (!events_.append(nextTimestamp(), kindOf(direction), data, kept, cut, false)) {
+    if (budget != nullptr) budget->give(granted);
     reportOnce(Problem::kOutOfMemory, {"out of memory for recorded bytes; traces are cut"});
     truncated_[i] = true;
     return;
   }
+  if (budget != nullptr) charged_ += granted;
   used_[i] += kept;
   if (cut) truncated_[i] = true;
 }
@@ -69,6 +90,12 @@ void BufferedTapper::onClose(const ConnectionInfo& connection) {
   closed_ = true;
   submit(connection);
   events_.clear();
+  releaseBudget();
+}
+
+void BufferedTapper::releaseBudget() {
+  if (context_.buffered_budget != nullptr) context_.buffered_budget->give(charged_);
+  charged_ = 0;
 }
 
 void BufferedTapper::onTlsStarted() {
@@ -81,6 +108,7 @@ void BufferedTapper::onTlsStarted() {
   });
   if (!records) return;  // plaintext first (STARTTLS): keep it
   events_.clear();
+  releaseBudget();
   used_[0] = used_[1] = 0;
   truncated_[0] = truncated_[1] = false;
 }
@@ -109,12 +137,21 @@ void BufferedTapper::submit(const ConnectionInfo& connection) {
   // copied into the message first.
   ByteBuffer scratch;
   MessageParts parts;
-  if (!context_.encoder->encodeBufferedParts(trace, &scratch, &parts)) {
-    reportOnce(Problem::kOutOfMemory, {"out of memory encoding a trace; it is lost"});
-  } else if (!context_.sink->writeParts(token, parts.data(), parts.count())) {
-    return;  // the sink gave the token up
+  const bool encoded = context_.encoder->encodeBufferedParts(trace, &scratch, &parts);
+  if (!encoded) reportOnce(Problem::kOutOfMemory, {"out of memory encoding a trace; it is lost"});
+  // Under a file size limit the trace may be cut to fit (the sink says so).
+  if (encoded &&
+      fitToRoom(*context_.sink, token, *context_.encoder, &events_, &trace, &scratch, &parts)) {
+    if (context_.sink->writeParts(token, parts.data(), parts.count())) {
+      context_.sink->close(token);
+      return;
+    }
+  } else {
+    context_.sink->close(token);
   }
-  context_.sink->close(token);
+  // Not written whole (the sink gave the token up, and said why): the file
+  // is left empty, and is removed.
+  context_.sink->discard(trace_id_, context_.encoder->extension());
 }
 
 }  // namespace tapshim::core

@@ -13,6 +13,9 @@ namespace tapshim::core {
 class BufferedTapper final : public PerSocketTapper {
  public:
   BufferedTapper(const TapperContext& context, uint64_t trace_id);
+  // A trace dropped unwritten (not tapped after all, a lost race) gives its
+  // bytes back to the process's budget too.
+  ~BufferedTapper() override { releaseBudget(); }
 
   // PerSocketTapper
   void onRead(const IoSlices& data) override;
@@ -29,6 +32,8 @@ class BufferedTapper final : public PerSocketTapper {
   void record(Direction direction, const IoSlices& data);
   int64_t nextTimestamp();
   void submit(const ConnectionInfo& connection);
+  // Gives what events_ held back to context_.buffered_budget.
+  void releaseBudget();
 
   const TapperContext& context_;
   uint64_t trace_id_;
@@ -37,6 +42,8 @@ class BufferedTapper final : public PerSocketTapper {
   // (read_truncated / write_truncated): indexed by Direction.
   uint64_t used_[2] = {0, 0};
   bool truncated_[2] = {false, false};
+  // Bytes taken from context_.buffered_budget for events_.
+  uint64_t charged_ = 0;
   // No floor before the first event: a clock before the epoch is kept.
   int64_t last_timestamp_ = INT64_MIN;
   bool closed_ = false;

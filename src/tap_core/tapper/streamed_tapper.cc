@@ -225,6 +225,16 @@ void StreamedTapper::onHandedOver(const ConnectionInfo& connection) {
 
 void StreamedTapper::submit(const SegmentData& segment) {
   if (lost_) return;
+  const bool first = segment.piece == SegmentData::Piece::kConnection;
+  if (!first) {
+    // A cut not marked yet is marked before anything else goes.
+    const bool waiting = pausedAfterFailure();
+    if (waiting || !markCut()) {
+      noteCut(segment);
+      if (!waiting) failed_at_ = context_.clock->nowNanos();
+      return;
+    }
+  }
   // One scratch buffer for every message of the connection: a batch must
   // not cost an mmap, page faults and an munmap each time.
   if (!context_.encoder->encodeSegmentParts(segment, &scratch_, &parts_)) {
@@ -247,14 +257,77 @@ void StreamedTapper::submit(const SegmentData& segment) {
       if (!context_.encoder->encodeSegmentParts(renamed, &scratch_, &parts_)) return;
     }
   }
-  writeMessage();
+  if (writeMessage()) {
+    marked_cut_ = 0;  // a later cut is a new one
+    failed_at_ = kNever;
+    return;
+  }
+  if (first) {
+    // Nothing of the trace is out: no file is left, and nothing more is
+    // written (the sink said why).
+    lost_ = true;
+    if (token_ >= 0) context_.sink->close(token_);
+    token_ = -1;
+    context_.sink->discard(trace_id_, context_.encoder->extension());
+    return;
+  }
+  noteCut(segment);
+  failed_at_ = context_.clock->nowNanos();
+  markCut();  // now, in the room the sink keeps for it; else before the next message
 }
 
-bool StreamedTapper::writeMessage() {
+bool StreamedTapper::pausedAfterFailure() const {
+  if (failed_at_ == kNever || closed_) return false;
+  // A clock that went back counts as time passed.
+  const int64_t now = context_.clock->nowNanos();
+  return now >= failed_at_ && now - failed_at_ < kRetryNanos;
+}
+
+void StreamedTapper::noteCut(const SegmentData& segment) {
+  auto note = [this](EventKind kind) {
+    if (kind == EventKind::kClosed) return;
+    const uint8_t bit = static_cast<uint8_t>(1u << static_cast<unsigned>(kind));
+    if ((marked_cut_ & bit) == 0) unmarked_cut_ |= bit;
+  };
+  if (segment.piece == SegmentData::Piece::kEvent) note(segment.event->kind);
+  if (segment.piece == SegmentData::Piece::kEvents) {
+    segment.events->forEach([&](const EventView& event) { note(event.kind); });
+  }
+}
+
+bool StreamedTapper::markCut() {
+  for (EventKind kind : {EventKind::kRead, EventKind::kWrite}) {
+    const uint8_t bit = static_cast<uint8_t>(1u << static_cast<unsigned>(kind));
+    if ((unmarked_cut_ & bit) == 0) continue;
+    // A gap: empty data, truncated, at the byte count reached so far.
+    EventView gap;
+    gap.timestamp_ns = nextTimestamp();
+    gap.kind = kind;
+    gap.truncated = true;
+    gap.seq_num = next_seq_;
+    SegmentData segment;
+    segment.trace_id = trace_id_;
+    segment.piece = SegmentData::Piece::kEvent;
+    segment.event = &gap;
+    if (context_.connection_per_event) segment.event_connection = &connection_;
+    if (!context_.encoder->encodeSegmentParts(segment, &scratch_, &parts_) ||
+        !writeMessage(/*cut_mark=*/true)) {
+      return false;
+    }
+    unmarked_cut_ &= static_cast<uint8_t>(~bit);
+    marked_cut_ |= bit;
+  }
+  return true;
+}
+
+bool StreamedTapper::writeMessage(bool cut_mark) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (token_ < 0) token_ = context_.sink->reopen(trace_id_, context_.encoder->extension());
     if (token_ < 0) return false;
-    if (context_.sink->writeParts(token_, parts_.data(), parts_.count())) {
+    const bool written = cut_mark
+                             ? context_.sink->writeCutMark(token_, parts_.data(), parts_.count())
+                             : context_.sink->writeParts(token_, parts_.data(), parts_.count());
+    if (written) {
       if (!context_.sink->keepsOpen(token_)) {
         context_.sink->close(token_);
         token_ = -1;

@@ -15,6 +15,15 @@
 // killed program loses nothing it had been told was done; batched messages
 // wait for the threshold, the 15-second age, the close or the process's
 // exit.
+//
+// A message the sink cannot write whole (a full disk, the disk reserve, the
+// file size limit) is not written at all: its events are lost, and the
+// trace says where with a gap event (empty, truncated) in each direction
+// that lost some, written at once if the sink has room for it (Sink::
+// writeCutMark), else before the next message that goes through. After
+// such a failure, messages wait kRetryNanos before the next try (the
+// close's excepted), so a full disk costs no system call per event. A
+// trace whose first message cannot be written leaves no file and is lost.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +36,8 @@ namespace tapshim::core {
 
 class StreamedTapper final : public PerSocketTapper {
  public:
-  static constexpr int64_t kBatchAgeSeconds = 15;  // Envoy's hard-coded aged duration
+  static constexpr int64_t kBatchAgeSeconds = 15;      // Envoy's hard-coded aged duration
+  static constexpr int64_t kRetryNanos = 100'000'000;  // after a message could not be written
 
   StreamedTapper(const TapperContext& context, uint64_t trace_id);
   ~StreamedTapper() override;
@@ -62,8 +72,17 @@ class StreamedTapper final : public PerSocketTapper {
   void submitPending();
   // Encodes and writes one segment; opens the file on first use.
   void submit(const SegmentData& segment);
-  // Writes the message in parts_.
-  bool writeMessage();
+  // Writes the message in parts_ (as a cut mark: see Sink::writeCutMark).
+  bool writeMessage(bool cut_mark = false);
+  // Notes the directions of the events in `segment`, which could not be
+  // written, as cut.
+  void noteCut(const SegmentData& segment);
+  // Writes a gap event for each direction cut and not marked yet; false
+  // when one could not be written.
+  bool markCut();
+  // Whether a message failed less than kRetryNanos ago (the close is
+  // tried regardless).
+  bool pausedAfterFailure() const;
   int64_t nextTimestamp();
 
   const TapperContext& context_;
@@ -95,6 +114,14 @@ class StreamedTapper final : public PerSocketTapper {
   MessageParts parts_;
   uint64_t pending_bytes_ = 0;
   int64_t pending_first_timestamp_ = 0;
+  // Directions (bit 1 << EventKind) whose events could not be written:
+  // not marked by a gap event yet, and marked since the last message that
+  // went through (they are not marked again until one does).
+  uint8_t unmarked_cut_ = 0;
+  uint8_t marked_cut_ = 0;
+  // When the last message could not be written; kNever after one went.
+  static constexpr int64_t kNever = INT64_MIN;
+  int64_t failed_at_ = kNever;
 };
 
 }  // namespace tapshim::core

@@ -14,6 +14,7 @@
 #include "tap_core/base/clock.h"
 #include "tap_core/encoder/trace_encoder.h"
 #include "tap_core/sink/sink.h"
+#include "tap_core/tapper/buffered_budget.h"
 #include "tap_core/trace/trace_ids.h"
 #include "tap_core/trace/trace_types.h"
 
@@ -27,6 +28,10 @@ struct TapperContext {
   const ProcessInfo* process = nullptr;
   uint32_t max_buffered_rx_bytes = 1024;
   uint32_t max_buffered_tx_bytes = 1024;
+  // What all buffered traces of the process may hold at once
+  // (TAP_MAX_BUFFERED_TOTAL_BYTES); nullptr: no bound beyond the limits
+  // above. Streamed traces do not buffer and take nothing from it.
+  BufferedBudget* buffered_budget = nullptr;
   // Streaming (Envoy's output_config.streaming and friends).
   bool streaming = false;
   uint32_t min_streamed_sent_bytes = 0;  // > 0: batched

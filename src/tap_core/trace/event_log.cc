@@ -38,6 +38,48 @@ void EventLog::markLastWriteEndStream() {
   if (header->kind == static_cast<uint8_t>(EventKind::kWrite)) header->flags |= kEndStream;
 }
 
+uint64_t EventLog::dataBytes() const {
+  uint64_t total = 0;
+  forEach([&](const EventView& event) { total += event.data.size(); });
+  return total;
+}
+
+void EventLog::keepFirstBytes(uint64_t bytes, bool (&cut)[2]) {
+  auto noteCut = [&](const Header& header) {
+    if (header.kind <= static_cast<uint8_t>(EventKind::kWrite)) cut[header.kind] = true;
+  };
+  uint64_t used = 0;
+  size_t kept = 0;
+  size_t kept_end = 0;
+  size_t last = last_offset_;
+  bool crossed = false;
+  for (size_t offset = 0; offset < buffer_.size();) {
+    Header* header = reinterpret_cast<Header*>(buffer_.data() + offset);
+    const size_t next = offset + recordSize(header->length);
+    if (crossed) {
+      noteCut(*header);
+    } else if (used + header->length <= bytes) {
+      used += header->length;
+      ++kept;
+      last = offset;
+      kept_end = next;
+    } else {
+      header->length = static_cast<uint32_t>(bytes - used);
+      header->flags = static_cast<uint8_t>((header->flags | kTruncated) & ~kEndStream);
+      noteCut(*header);
+      ++kept;
+      last = offset;
+      kept_end = offset + recordSize(header->length);
+      crossed = true;
+    }
+    offset = next;
+  }
+  if (!crossed) return;
+  buffer_.shrink(kept_end);
+  count_ = kept;
+  last_offset_ = last;
+}
+
 void EventLog::forgetKeepingMemory() {
   buffer_.shrink(0);
   count_ = 0;

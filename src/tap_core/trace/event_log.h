@@ -31,6 +31,15 @@ class EventLog {
   bool append(const EventView& event);
   // Sets end_stream on the newest event if it is a write.
   void markLastWriteEndStream();
+  // The bytes of data the events hold together.
+  uint64_t dataBytes() const;
+  // Keeps the oldest events while their data adds up to at most `bytes`:
+  // the event that crosses keeps what fits (nothing, when the budget is
+  // used up exactly) and is marked truncated; later ones are dropped.
+  // cut[kRead], cut[kWrite] are set for each direction that lost bytes. A
+  // trace cut where its file ends (the file size limit), in time order,
+  // unlike Envoy's per-direction budgets.
+  void keepFirstBytes(uint64_t bytes, bool (&cut)[2]);
 
   size_t count() const { return count_; }
   bool empty() const { return count_ == 0; }

@@ -52,6 +52,7 @@ size_t IoSlices::copyPrefix(uint8_t* out, size_t n) const {
   size_t copied = 0;
   for (size_t i = 0; i < count_ && copied < n; ++i) {
     const size_t take = std::min(n - copied, iov_[i].iov_len);
+    if (take == 0) continue;  // an empty slice may have no base: memcpy(nullptr) is undefined
     std::memcpy(out + copied, iov_[i].iov_base, take);
     copied += take;
   }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/launcher/directory_access.h"
 #include "tools/launcher/launcher_options.h"
 #include "tools/launcher/library_locator.h"
 #include "tools/launcher/program_check.h"
@@ -51,9 +52,7 @@ std::string selfPath() {
 // The directory traces go to must exist and be writable: the shim creates
 // none (as Envoy), and would only say so at the first connection.
 std::optional<std::string> checkPrefixDirectory(const std::string& prefix) {
-  const size_t slash = prefix.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : prefix.substr(0, slash));
+  const std::string dir = prefixDirectory(prefix);
   struct stat info;
   if (stat(dir.c_str(), &info) != 0) {
     return "-o " + prefix + ": directory " + dir + ": " + std::strerror(errno);
@@ -83,6 +82,19 @@ int main(int argc, char** argv) {
   if (options->prefix) {
     if (std::optional<std::string> problem = checkPrefixDirectory(*options->prefix)) {
       return fail(*problem);
+    }
+  }
+  if (options->runs_as) {
+    // The check above was the launcher's own user's; a server that drops
+    // its privileges creates its traces as another one.
+    absl::StatusOr<RunsAs> user = lookUpUser(*options->runs_as);
+    if (!user.ok()) return fail(std::string(user.status().message()));
+    if (options->prefix) {
+      const std::string dir = prefixDirectory(*options->prefix);
+      if (std::optional<std::string> warning = refusedDirectory(dir, *user)) {
+        std::fprintf(stderr, "tapshim: warning: -o %s: %s\n", options->prefix->c_str(),
+                     warning->c_str());
+      }
     }
   }
   const InstallLayout layout{TAPSHIM_INSTALL_PREFIX, TAPSHIM_INSTALL_BINDIR,

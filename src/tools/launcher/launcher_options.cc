@@ -27,6 +27,19 @@ bool isByteCount(std::string_view text) {
   return value <= UINT32_MAX;
 }
 
+// TAP_MAX_BUFFERED_TOTAL_BYTES: decimal, 0 to 18446744073709551615.
+bool isTotalByteCount(std::string_view text) {
+  if (text.empty()) return false;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return false;
+    value = value * 10 + digit;
+  }
+  return true;
+}
+
 template <size_t N>
 bool isOneOf(std::string_view value, const std::string_view (&names)[N]) {
   const std::string lower = absl::AsciiStrToLower(std::string(value));
@@ -49,10 +62,12 @@ constexpr ValueFlag kValueFlags[] = {
     {"--min-streamed-sent-bytes", "", &LauncherOptions::min_streamed_sent_bytes},
     {"--max-rx-bytes", "", &LauncherOptions::max_rx_bytes},
     {"--max-tx-bytes", "", &LauncherOptions::max_tx_bytes},
+    {"--max-total-bytes", "", &LauncherOptions::max_total_bytes},
     {"--match", "", &LauncherOptions::match},
     {"--config", "", &LauncherOptions::config},
     {"--sink", "", &LauncherOptions::sink},
     {"--library", "", &LauncherOptions::library},
+    {"--runs-as", "", &LauncherOptions::runs_as},
 };
 
 absl::Status checkValues(const LauncherOptions& options) {
@@ -76,6 +91,14 @@ absl::Status checkValues(const LauncherOptions& options) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, ": '", **value, "' is not a byte count (0 to 4294967295)"));
     }
+  }
+  if (options.max_total_bytes && !isTotalByteCount(*options.max_total_bytes)) {
+    return absl::InvalidArgumentError(absl::StrCat("--max-total-bytes: '", *options.max_total_bytes,
+                                                   "' is not a byte count (0 to "
+                                                   "18446744073709551615)"));
+  }
+  if (options.runs_as && options.runs_as->empty()) {
+    return absl::InvalidArgumentError("--runs-as: empty user");
   }
   if (options.format && !isOneOf(*options.format, kFormats)) {
     return absl::InvalidArgumentError(
@@ -104,6 +127,7 @@ const char* const kLauncherVariables[] = {
     "TAP_CONNECTION_PER_EVENT",
     "TAP_MAX_BUFFERED_RX_BYTES",
     "TAP_MAX_BUFFERED_TX_BYTES",
+    "TAP_MAX_BUFFERED_TOTAL_BYTES",
     "TAP_MATCH",
     "TAP_CONFIG",
     "TAP_SINK",
@@ -124,11 +148,15 @@ const char kLauncherUsage[] =
     "  --connection-per-event         the connection on every event (TAP_CONNECTION_PER_EVENT=1)\n"
     "  --max-rx-bytes N               bytes of received data kept (TAP_MAX_BUFFERED_RX_BYTES)\n"
     "  --max-tx-bytes N               bytes of sent data kept (TAP_MAX_BUFFERED_TX_BYTES)\n"
+    "  --max-total-bytes N            bytes all buffered traces of a process hold at once\n"
+    "                                 (TAP_MAX_BUFFERED_TOTAL_BYTES)\n"
     "  --match EXPR                   which connections to tap, tcpdump style (TAP_MATCH)\n"
     "  --config FILE                  an Envoy tap config, YAML or JSON (TAP_CONFIG)\n"
     "  --sink S                       file_per_tap or file_per_process (TAP_SINK)\n"
     "  --library PATH                 the libtapshim.so to preload (default: this build's or\n"
     "                                 installation's)\n"
+    "  --runs-as USER                 the user CMD becomes once started (apache's User, nginx's\n"
+    "                                 user): warn if that user cannot create PREFIX's files\n"
     "  -h, --help                     this text\n"
     "  --version                      the version\n"
     "Flags also take the form --flag=VALUE. TAP_* variables these flags stand for are\n"
@@ -212,6 +240,7 @@ std::vector<std::pair<std::string, std::string>> environmentFor(const LauncherOp
   if (options.connection_per_event) variables.emplace_back("TAP_CONNECTION_PER_EVENT", "1");
   add("TAP_MAX_BUFFERED_RX_BYTES", options.max_rx_bytes);
   add("TAP_MAX_BUFFERED_TX_BYTES", options.max_tx_bytes);
+  add("TAP_MAX_BUFFERED_TOTAL_BYTES", options.max_total_bytes);
   add("TAP_MATCH", options.match);
   add("TAP_SINK", options.sink);
   return variables;

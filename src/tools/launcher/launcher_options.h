@@ -2,7 +2,8 @@
 //   tapshim -o PREFIX [options] [--] CMD ARGS...
 // Flags are spelled with dashes, as tap2pcap's; "--" or the first argument
 // that is not a flag ends them. Each flag stands for one TAP_* variable of
-// the shim (see environmentFor).
+// the shim (see environmentFor), but --library and --runs-as, which are
+// the launcher's own.
 #pragma once
 
 #include <optional>
@@ -24,10 +25,12 @@ struct LauncherOptions {
   bool connection_per_event = false;                   // TAP_CONNECTION_PER_EVENT=1
   std::optional<std::string> max_rx_bytes;             // TAP_MAX_BUFFERED_RX_BYTES
   std::optional<std::string> max_tx_bytes;             // TAP_MAX_BUFFERED_TX_BYTES
+  std::optional<std::string> max_total_bytes;          // TAP_MAX_BUFFERED_TOTAL_BYTES
   std::optional<std::string> match;                    // TAP_MATCH
   std::optional<std::string> config;                   // TAP_CONFIG
   std::optional<std::string> sink;                     // TAP_SINK
   std::optional<std::string> library;                  // --library: the shim to preload
+  std::optional<std::string> runs_as;                  // --runs-as: whose access to check
   std::vector<std::string> command;                    // CMD ARGS...
 };
 

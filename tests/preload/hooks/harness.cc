@@ -121,7 +121,7 @@ long checkCall(long result, const char* text, const char* file, int line) {
 
 Bytes pattern(size_t size, int seed) {
   Bytes out(size, '\0');
-  uint32_t state = 2166136261u ^ static_cast<uint32_t>(seed * 16777619);
+  uint32_t state = 2166136261u ^ static_cast<uint32_t>(seed) * 16777619u;
   for (size_t i = 0; i < size; ++i) {
     state = state * 1103515245u + 12345u;
     out[i] = static_cast<char>(state >> 16);

@@ -73,6 +73,24 @@ TEST(ConfigTest, ValidLimitsAreParsed) {
   EXPECT_EQ(parseWith("TAP_MAX_BUFFERED_RX_BYTES", "65536").config.max_buffered_rx_bytes, 65536u);
 }
 
+TEST(ConfigTest, BufferedTotalIsA64BitByteCountWith64MiBByDefault) {
+  EXPECT_EQ(parse({{"TAP_PATH_PREFIX", "p"}}).config.max_buffered_total_bytes, 64u << 20);
+  EXPECT_EQ(parseWith("TAP_MAX_BUFFERED_TOTAL_BYTES", "0").config.max_buffered_total_bytes, 0u);
+  const ConfigResult large = parseWith("TAP_MAX_BUFFERED_TOTAL_BYTES", "18446744073709551615");
+  EXPECT_THAT(large.error, IsEmpty());
+  EXPECT_EQ(large.config.max_buffered_total_bytes, UINT64_MAX);
+}
+
+TEST(ConfigTest, BadBufferedTotalIsRefusedInOneLine) {
+  for (const char* value : {"-1", "64M", "", " 5", "1e9", "18446744073709551616"}) {
+    const ConfigResult result = parseWith("TAP_MAX_BUFFERED_TOTAL_BYTES", value);
+    EXPECT_EQ(result.error,
+              std::string("TAP_MAX_BUFFERED_TOTAL_BYTES: '") + value +
+                  "' is not a byte count (0 to 18446744073709551615); tapping is off");
+    EXPECT_FALSE(result.config.enabled);
+  }
+}
+
 class BadLimitTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
 
 TEST_P(BadLimitTest, IsRefusedNamingTheVariable) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tap_core/base/diagnostics.h"
 #include "tap_core/encoder/proto_binary_encoder.h"
 #include "tap_core/engine/tap_engine.h"
 #include "tests/tap_core/fakes/fake_clock.h"
@@ -444,6 +445,68 @@ TEST_F(TapEngineTest, UnrecordedCallLeavesAGapBeforeTheNextData) {
     events { timestamp {} write { data { as_bytes: "" truncated: true } } }
     events { timestamp {} read { data { as_bytes: "b" } } }
   )")));
+}
+
+TEST_F(TapEngineTest, UnrecordedCallBeforeTheCloseIsAGapSaidToBeASignalHandlers) {
+  connect(5);
+  send(5, "a");
+  engine_->onUnrecorded(5, Direction::kWrite);         // a signal handler's write
+  probe_.setTcpTotals(5, /*sent=*/2, /*received=*/0);  // the kernel sent it
+  core::resetReports();
+  ::testing::internal::CaptureStderr();
+  engine_->onClose(5);
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  // One line, naming the cause: not io_uring, though the kernel's counts
+  // see the byte too.
+  EXPECT_EQ(said,
+            "tapshim: socket I/O from a signal handler that interrupted tapshim on its thread is "
+            "not recorded: its trace marks a gap\n");
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_THAT(written[0], EqualsProto(traceText(0, connectionText(kClient, kServer), R"(
+    events { timestamp {} write { data { as_bytes: "a" } } }
+    events { timestamp {} write { data { as_bytes: "" truncated: true } } }
+  )")));
+}
+
+TEST_F(TapEngineTest, BufferedTotalIsSharedByEveryConnectionAndGivenBackAtClose) {
+  config_.max_buffered_total_bytes = 10;
+  engine_ = std::make_unique<core::TapEngine>(config_, clock_, sink_, encoder_, probe_, ids_);
+  connect(5);
+  send(5, "12345678");
+  connect(6, kOtherServer);
+  send(6, "abcdefgh");  // 2 bytes left of the process's 10
+  engine_->onClose(5);  // its 8 bytes are given back
+  connect(7);
+  send(7, "ABCDEFGH");
+  engine_->onClose(6);
+  engine_->onClose(7);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 3u);
+  EXPECT_THAT(written[1], EqualsProto(traceText(1, connectionText(kClient, kOtherServer), R"(
+    events { timestamp {} write { data { as_bytes: "ab" truncated: true } } }
+    write_truncated: true
+  )")));
+  EXPECT_THAT(written[2], EqualsProto(traceText(2, connectionText(kClient, kServer), R"(
+    events { timestamp {} write { data { as_bytes: "ABCDEFGH" } } }
+  )")));
+}
+
+TEST_F(TapEngineTest, ForkedChildStartsWithTheWholeBufferedTotal) {
+  config_.max_buffered_total_bytes = 10;
+  engine_ = std::make_unique<core::TapEngine>(config_, clock_, sink_, encoder_, probe_, ids_);
+  connect(5);
+  send(5, "12345678");  // the parent's: never the child's to write or give back
+  engine_->onForkChild();
+  connect(6, kOtherServer);
+  send(6, "abcdefgh");
+  engine_->onClose(6);
+  const auto written = traces();
+  ASSERT_EQ(written.size(), 1u);
+  const auto& trace = written[0].socket_buffered_trace();
+  ASSERT_EQ(trace.events_size(), 1);
+  EXPECT_EQ(trace.events(0).write().data().as_bytes(), "abcdefgh");
+  EXPECT_FALSE(trace.write_truncated());
 }
 
 TEST_F(TapEngineTest, UnseenBytesAreAGap) {

@@ -96,5 +96,61 @@ TEST(EventLogTest, SendfileBytesAreReadBackFromTheFile) {
   std::fclose(file);
 }
 
+// keepFirstBytes: a trace cut where its file ends, in time order.
+TEST(EventLogTest, KeepFirstBytesCutsTheCrossingEventAndDropsTheRest) {
+  EventLog log;
+  ASSERT_TRUE(append(log, EventKind::kWrite, "GET /"));
+  ASSERT_TRUE(append(log, EventKind::kRead, "0123456789"));
+  ASSERT_TRUE(append(log, EventKind::kWrite, "more"));
+  ASSERT_TRUE(append(log, EventKind::kRead, "last"));
+  EXPECT_EQ(log.dataBytes(), 23u);
+  bool cut[2] = {false, false};
+  log.keepFirstBytes(8, cut);
+  const auto events = eventsOf(log);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(log.count(), 2u);
+  EXPECT_EQ(events[0].data, "GET /");
+  EXPECT_FALSE(events[0].truncated);
+  EXPECT_EQ(events[1].data, "012");
+  EXPECT_TRUE(events[1].truncated);
+  EXPECT_TRUE(cut[static_cast<size_t>(EventKind::kRead)]);
+  EXPECT_TRUE(cut[static_cast<size_t>(EventKind::kWrite)]) << "the later write was dropped";
+  EXPECT_EQ(log.dataBytes(), 8u);
+  // What follows is appended after the cut.
+  ASSERT_TRUE(append(log, EventKind::kRead, "after"));
+  EXPECT_EQ(eventsOf(log).back().data, "after");
+}
+
+TEST(EventLogTest, KeepFirstBytesAtAnEventBoundaryKeepsTheNextEventEmptyAndCut) {
+  EventLog log;
+  ASSERT_TRUE(append(log, EventKind::kRead, "abcd"));
+  ASSERT_TRUE(append(log, EventKind::kRead, "efgh"));
+  log.markLastWriteEndStream();
+  bool cut[2] = {false, false};
+  log.keepFirstBytes(4, cut);
+  const auto events = eventsOf(log);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].data, "abcd");
+  EXPECT_EQ(events[1].data, "");
+  EXPECT_TRUE(events[1].truncated);
+  EXPECT_TRUE(cut[static_cast<size_t>(EventKind::kRead)]);
+  EXPECT_FALSE(cut[static_cast<size_t>(EventKind::kWrite)]);
+}
+
+TEST(EventLogTest, KeepFirstBytesWithRoomForAllChangesNothing) {
+  EventLog log;
+  ASSERT_TRUE(append(log, EventKind::kWrite, "abc"));
+  ASSERT_TRUE(append(log, EventKind::kWrite, "def"));
+  log.markLastWriteEndStream();
+  bool cut[2] = {false, false};
+  log.keepFirstBytes(6, cut);
+  const auto events = eventsOf(log);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].data, "def");
+  EXPECT_TRUE(events[1].end_stream);
+  EXPECT_FALSE(events[1].truncated);
+  EXPECT_FALSE(cut[0] || cut[1]);
+}
+
 }  // namespace
 }  // namespace tapshim::core

@@ -4,6 +4,7 @@ libprotobuf (trace_to_json, through tapshim_testlib)."""
 import contextlib
 import glob
 import os
+import pwd
 import shutil
 import signal
 import stat
@@ -173,6 +174,12 @@ class LauncherTest(TapTestCase):
         self.assertEqual(os.path.realpath(preload), os.path.realpath(TAPSHIM_LIB))
         self.assertEqual((prefix, rx, streaming, match), (self.prefix, "5", "1", "unset"))
 
+    def test_max_total_bytes_sets_the_process_budget(self):
+        done = launch("-o", self.prefix, "--max-total-bytes", "18446744073709551615", "--", "sh",
+                      "-c", "echo $TAP_MAX_BUFFERED_TOTAL_BYTES")
+        self.assertEqual((done.returncode, done.stderr), (0, b""))
+        self.assertEqual(done.stdout, b"18446744073709551615\n")
+
     def test_existing_ld_preload_is_kept(self):
         [other] = [p for p in glob.glob("/usr/lib/*/libm.so.6") + glob.glob("/lib64/libm.so.6")][:1]
         env = clean_env(LD_PRELOAD=other)
@@ -207,6 +214,10 @@ class LauncherTest(TapTestCase):
             (["-o", p, "--max-tx-bytes", "-1", *ran], "--max-tx-bytes"),
             (["-o", p, "--max-rx-bytes", "4294967296", *ran], "--max-rx-bytes"),
             (["-o", p, "--min-streamed-sent-bytes", "1k", *ran], "--min-streamed-sent-bytes"),
+            (["-o", p, "--max-total-bytes", "64M", *ran], "--max-total-bytes: '64M'"),
+            (["-o", p, "--max-total-bytes", "18446744073709551616", *ran], "--max-total-bytes"),
+            (["-o", p, "--runs-as", "", *ran], "--runs-as: empty"),
+            (["-o", p, "--runs-as", "no-such-user-xyz", *ran], "--runs-as: no user 'no-such-user-xyz'"),
             (["-o", p, "--format", "bogus", *ran], "--format: 'bogus'"),
             (["-o", p, "--sink", "admin", *ran], "--sink"),
             (["-o", p, "-o", p, *ran], "given twice"),
@@ -253,12 +264,36 @@ class LauncherTest(TapTestCase):
         self.assertEqual(done.returncode, 0)
         self.assertTrue(done.stdout.startswith(b"usage: tapshim -o PREFIX"))
         for flag in (b"--format", b"--streaming", b"--min-streamed-sent-bytes", b"--connection-per-event",
-                     b"--max-rx-bytes", b"--max-tx-bytes", b"--match", b"--config", b"--sink",
-                     b"--library"):
+                     b"--max-rx-bytes", b"--max-tx-bytes", b"--max-total-bytes", b"--match",
+                     b"--config", b"--sink", b"--library", b"--runs-as"):
             self.assertIn(flag, done.stdout)
         done = launch("--version")
         self.assertEqual(done.returncode, 0)
         self.assertRegex(done.stdout.decode(), r"^tapshim \d+\.\d+")
+
+    # --- the user the program will run as --------------------------------
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to ask as another user")
+    def test_warns_when_the_user_it_runs_as_cannot_create_the_traces(self):
+        # A server started as root that becomes nobody (apache's User,
+        # nginx's user) creates its traces as nobody.
+        os.chmod(self.dir, 0o755)  # root's: closed to nobody
+        done = launch("-o", self.prefix, "--runs-as", "nobody", "--", "true")
+        self.assertEqual(done.returncode, 0, done.stderr)  # a warning: the program runs
+        self.assertEqual(done.stderr.decode().splitlines(), [
+            f"tapshim: warning: -o {self.prefix}: nobody (uid 65534, gid 65534) cannot create "
+            f"files in {self.dir}: the program's traces will be lost once it runs as that user"])
+        # By number too; and nothing once the directory lets that user in.
+        done = launch("-o", self.prefix, "--runs-as", "65534", "--", "true")
+        self.assertIn(b"nobody (uid 65534", done.stderr)
+        os.chmod(self.dir, 0o777)
+        done = launch("-o", self.prefix, "--runs-as", "nobody", "--", "true")
+        self.assertEqual((done.returncode, done.stderr), (0, b""))
+
+    def test_runs_as_the_launchers_own_user_adds_no_check(self):
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        done = launch("-o", self.prefix, "--runs-as", me, "--", "true")
+        self.assertEqual((done.returncode, done.stderr), (0, b""))
 
     # --- programs the shim cannot reach ---------------------------------
 

@@ -1,0 +1,93 @@
+#include "preload/other_copies.h"
+
+#include <elf.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// The note: owner "tapshim" (8 bytes with its NUL), type 1, no descriptor.
+// An allocated SHT_NOTE section, so that the linker puts it in a PT_NOTE
+// segment, which dl_iterate_phdr shows as loaded.
+asm(".pushsection .note.tapshim, \"a\", @note\n"
+    ".balign 4\n"
+    ".long 8\n"
+    ".long 0\n"
+    ".long 1\n"
+    ".asciz \"tapshim\"\n"
+    ".balign 4\n"
+    ".popsection\n");
+
+namespace tapshim::preload {
+namespace {
+
+constexpr char kOwner[] = "tapshim";  // with its NUL: n_namesz 8
+constexpr uint32_t kType = 1;
+
+// Whether the `size` bytes of a PT_NOTE segment at `notes`, padded to
+// `align`, hold the note. Elf32_Nhdr and Elf64_Nhdr are the same words.
+bool holdsNote(const char* notes, size_t size, size_t align) {
+  auto padded = [align](size_t length) { return (length + align - 1) / align * align; };
+  size_t at = 0;
+  while (at + sizeof(Elf64_Nhdr) <= size) {
+    Elf64_Nhdr note;
+    std::memcpy(&note, notes + at, sizeof(note));
+    const size_t name_at = at + sizeof(note);
+    if (note.n_namesz == sizeof(kOwner) && note.n_type == kType &&
+        name_at + sizeof(kOwner) <= size &&
+        std::memcmp(notes + name_at, kOwner, sizeof(kOwner)) == 0) {
+      return true;
+    }
+    at = name_at + padded(note.n_namesz) + padded(note.n_descsz);
+  }
+  return false;
+}
+
+bool holdsAddress(const dl_phdr_info& object, uintptr_t address) {
+  for (int i = 0; i < object.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& segment = object.dlpi_phdr[i];
+    if (segment.p_type != PT_LOAD) continue;
+    const uintptr_t start = object.dlpi_addr + segment.p_vaddr;
+    if (address >= start && address - start < segment.p_memsz) return true;
+  }
+  return false;
+}
+
+struct Search {
+  uintptr_t self;  // an address inside this copy
+  bool found = false;
+};
+
+// dl_iterate_phdr visits the objects in load order, the order in which
+// the global scope is searched: stop at this copy.
+int visitUntilSelf(dl_phdr_info* object, size_t, void* data) {
+  auto* search = static_cast<Search*>(data);
+  if (holdsAddress(*object, search->self)) return 1;
+  if (isTapshimCopy(*object)) {
+    search->found = true;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool isTapshimCopy(const dl_phdr_info& object) {
+  for (int i = 0; i < object.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& segment = object.dlpi_phdr[i];
+    if (segment.p_type != PT_NOTE) continue;
+    if (holdsNote(reinterpret_cast<const char*>(object.dlpi_addr + segment.p_vaddr),
+                  segment.p_memsz, segment.p_align >= 8 ? 8 : 4)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool anotherCopyLoadedFirst() {
+  Search search{reinterpret_cast<uintptr_t>(&visitUntilSelf)};
+  dl_iterate_phdr(&visitUntilSelf, &search);
+  return search.found;
+}
+
+}  // namespace tapshim::preload
