@@ -199,18 +199,28 @@ int sigaction(int signal, const struct sigaction* action, struct sigaction* old_
 }
 
 sighandler_t signal(int signal, sighandler_t handler) {
+  const real::signal_fn next = real::signal();
+  if (next == nullptr) {
+    errno = ENOSYS;
+    return SIG_ERR;
+  }
   if (!g_installed.load(std::memory_order_acquire) || handler == SIG_ERR || signal <= 0 ||
       signal >= _NSIG || !endsProcessByDefault(signal)) {
-    const real::signal_fn next = real::signal();
-    if (next == nullptr) {
-      errno = ENOSYS;
-      return SIG_ERR;
-    }
     return next(signal, handler);
   }
-  // glibc's signal(): BSD semantics, through sigaction.
+  if (handler != SIG_DFL) {
+    // glibc's own signal() (it honours siginterrupt); only the answer is
+    // the program's view when the shim stood in.
+    const struct sigaction view = g_program_view[signal];
+    const sighandler_t old = next(signal, handler);
+    if (old == SIG_ERR) return old;
+    g_standing_in[signal].store(false, std::memory_order_relaxed);
+    return old == reinterpret_cast<sighandler_t>(&onSignal) ? view.sa_handler : old;
+  }
+  // The default: the shim's handler stands in, as through sigaction, with
+  // the flags glibc's signal() gives.
   struct sigaction action {};
-  action.sa_handler = handler;
+  action.sa_handler = SIG_DFL;
   sigemptyset(&action.sa_mask);
   sigaddset(&action.sa_mask, signal);
   action.sa_flags = SA_RESTART;

@@ -1,7 +1,8 @@
 """A client that ends the way real programs end, for test_fatal_signals.py.
 
 usage: signal_client.py PORT [--default SIG]... [--ignore SIG]...
-                             [--handler SIG]... [--block SIG]... [--then WHAT]
+                             [--handler SIG]... [--block SIG]...
+                             [--via-libc-signal SIG] [--then WHAT]
 
 Connects, sends "hello\\n", reads the echo, prints its view of its signals
 and "ready", then does WHAT: `wait` (sleep until a signal ends it), `segv`
@@ -37,6 +38,7 @@ def main():
     parser.add_argument("--ignore", action="append", default=[])
     parser.add_argument("--handler", action="append", default=[])
     parser.add_argument("--block", action="append", default=[])
+    parser.add_argument("--via-libc-signal")
     parser.add_argument("--then", default="wait")
     options = parser.parse_args()
     for name in options.default:
@@ -45,6 +47,15 @@ def main():
         signal.signal(by_name(name), signal.SIG_IGN)
     for name in options.handler:
         signal.signal(by_name(name), lambda number, frame: sys.exit(3))
+    if options.via_libc_signal:
+        # libc's signal() (Python's signal module uses sigaction): what it
+        # answers, through an ignore and back to the default.
+        libc = ctypes.CDLL(None)
+        libc.signal.restype = ctypes.c_void_p
+        libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        number = by_name(options.via_libc_signal)
+        answers = [libc.signal(number, value) or 0 for value in (1, 0, 0)]
+        print(f"signal() answered {answers}", flush=True)
     if options.block:
         signal.pthread_sigmask(signal.SIG_BLOCK, [by_name(n) for n in options.block])
 

@@ -123,6 +123,12 @@ class FatalSignalsTest(TapTestCase):
         status = self.assert_ends_alike(send=signal.SIGINT)[0]
         self.assertEqual(status, -signal.SIGINT)
 
+    def test_libc_signal_function(self):
+        # signal(SIG_IGN) answers the default, signal(SIG_DFL) answers
+        # SIG_IGN, and the default set through signal() writes the traces.
+        tapped = self.assert_ends_alike("--via-libc-signal", "SIGTERM", send=signal.SIGTERM)
+        self.assertIn(b"signal() answered [0, 1, 0]", tapped[1])
+
     def test_streamed(self):
         self.assert_ends_alike("--default", "SIGTERM", send=signal.SIGTERM, TAP_STREAMING=1)
 
