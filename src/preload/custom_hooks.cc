@@ -180,13 +180,12 @@ extern "C" TAP_EXPORT void mbedtls_ssl_conf_export_keys_ext_cb(void* conf, void*
 // glibc declares both noexcept (__THROW).
 extern "C" TAP_EXPORT int sigaction(int signal, const struct sigaction* action,
                                     struct sigaction* old_action) noexcept {
-  using namespace tapshim::preload;
-  engine();  // tapping starts, and with it the handlers, before the first answer
-  return fatal_signals::sigaction(signal, action, old_action);
+  // No engine() here: a sanitizer's runtime sets its handlers before it is
+  // ready for the shim's start-up. Until tapping starts (fatal_signals::
+  // install), this forwards, and install() then takes what the program set.
+  return tapshim::preload::fatal_signals::sigaction(signal, action, old_action);
 }
 
 extern "C" TAP_EXPORT sighandler_t signal(int signal, sighandler_t handler) noexcept {
-  using namespace tapshim::preload;
-  engine();
-  return fatal_signals::signal(signal, handler);
+  return tapshim::preload::fatal_signals::signal(signal, handler);
 }

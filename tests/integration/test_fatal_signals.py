@@ -190,8 +190,10 @@ class FatalSignalsTest(TapTestCase):
 
     def test_launcher_ctrl_c(self):
         with EchoServer() as server:
-            process = self.start(untapped_env(), server.port, "--default", "SIGINT",
-                                 launcher=True)
+            env = untapped_env()
+            if os.environ.get("TAPSHIM_PRELOAD_FIRST"):  # a sanitizer's runtime stays first
+                env["LD_PRELOAD"] = os.environ["TAPSHIM_PRELOAD_FIRST"]
+            process = self.start(env, server.port, "--default", "SIGINT", launcher=True)
             self.wait_ready(process)
             os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
             process.communicate(timeout=30)

@@ -160,7 +160,8 @@ const char kLauncherUsage[] =
     "  -h, --help                     this text\n"
     "  --version                      the version\n"
     "Flags also take the form --flag=VALUE. TAP_* variables these flags stand for are\n"
-    "taken from the command line only; an LD_PRELOAD already set is kept after the shim.\n"
+    "taken from the command line only; an LD_PRELOAD already set is kept after the shim\n"
+    "(a sanitizer's runtime, which must come first, stays first).\n"
     "Exit status: CMD's; 2 for a mistake on the command line or a missing library,\n"
     "127 if CMD is not found, 126 if it cannot be run.\n";
 

@@ -6,8 +6,10 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -108,13 +110,34 @@ absl::StatusOr<std::string> findLibrary(const std::optional<std::string>& explic
   return path;
 }
 
+namespace {
+
+// A sanitizer's runtime (libasan, libtsan, libubsan, clang's
+// libclang_rt.*): it refuses to start unless it is first in LD_PRELOAD.
+bool isSanitizerRuntime(absl::string_view entry) {
+  const size_t slash = entry.rfind('/');
+  const absl::string_view name = slash == absl::string_view::npos ? entry : entry.substr(slash + 1);
+  for (absl::string_view runtime :
+       {"libasan.", "libtsan.", "libubsan.", "libhwasan.", "liblsan.", "libclang_rt."}) {
+    if (absl::StartsWith(name, runtime)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string preloadValue(const std::string& library, const char* existing) {
   if (existing == nullptr || *existing == '\0') return library;
+  std::vector<absl::string_view> first, rest;
   for (absl::string_view entry :
        absl::StrSplit(existing, absl::ByAnyChar(": "), absl::SkipEmpty())) {
     if (entry == library) return existing;
+    (isSanitizerRuntime(entry) ? first : rest).push_back(entry);
   }
-  return absl::StrCat(library, ":", existing);
+  if (first.empty()) return absl::StrCat(library, ":", existing);
+  first.push_back(library);
+  first.insert(first.end(), rest.begin(), rest.end());
+  return absl::StrJoin(first, ":");
 }
 
 }  // namespace tapshim::launcher

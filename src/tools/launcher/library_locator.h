@@ -34,7 +34,7 @@ absl::StatusOr<std::string> findLibrary(const std::optional<std::string>& explic
                                         const InstallLayout& layout);
 
 // LD_PRELOAD with `library` in front of `existing` (kept, unless it is
-// already there).
+// already there), but behind a sanitizer's runtime, which must come first.
 std::string preloadValue(const std::string& library, const char* existing);
 
 }  // namespace tapshim::launcher

@@ -191,6 +191,18 @@ class LauncherTest(TapTestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(len(self.traces_to_port(self.port)), 1)
 
+    def test_sanitizer_runtime_stays_first(self):
+        # A sanitizer's runtime refuses to start unless it is first: the shim
+        # goes right behind it, the rest after.
+        runtime = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
+                                 text=True).stdout.strip()
+        [other] = [p for p in glob.glob("/usr/lib/*/libm.so.6") + glob.glob("/lib64/libm.so.6")][:1]
+        env = clean_env(LD_PRELOAD=f"{runtime} {other}", ASAN_OPTIONS="detect_leaks=0")
+        done = launch("-o", self.prefix, "--", "sh", "-c", "echo $LD_PRELOAD", env=env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.decode().strip(),
+                         f"{runtime}:{os.path.realpath(TAPSHIM_LIB)}:{other}")
+
     def test_explicit_library_relative_path_becomes_absolute(self):
         copy = os.path.join(self.dir, "copy.so")
         shutil.copy(TAPSHIM_LIB, copy)
