@@ -5,7 +5,9 @@ check looks at) under the shim: the program runs as it would, its trace
 holds the TLS records its socket carried, and one line on stderr says that
 its TLS was not decrypted, and why. A program whose TLS the hooks do see
 (openssl s_client) gets no such line."""
+import glob
 import os
+import shutil
 import subprocess
 import unittest
 
@@ -62,6 +64,25 @@ class UnhookedTlsTest(TapTestCase):
         comments = subprocess.run(["tshark", "-r", capture, "-Y", "frame.comment", "-T", "fields",
                                    "-e", "frame.comment"], capture_output=True, timeout=60)
         self.assertEqual(comments.stdout.count(b"TLS NOT DECRYPTED"), 2, comments.stdout)
+
+    def test_a_loaded_unhooked_library_is_named(self):
+        # The line names the TLS library it finds among the loaded objects by
+        # its file name. No rustls build is at hand here: a library named as
+        # rustls's C API is (librustls*.so), loaded beside the static client,
+        # stands in for one; the name, not the contents, is what is matched.
+        stand_in = os.path.join(self.dir, "librustls-ffi.so")
+        shutil.copy(glob.glob("/usr/lib/*/libz.so.1")[0], stand_in)
+        env = tls_env(self.prefix)
+        env["LD_PRELOAD"] += " " + stand_in
+        with TLSEchoServer(self.cert, self.key) as server:
+            done = subprocess.run([self.client, str(server.port), self.cert, MESSAGE.decode()],
+                                  env=env, capture_output=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lines = [line for line in done.stderr.decode().splitlines() if line.startswith("tapshim:")]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(UNHOOKED_LINE, lines[0])
+        self.assertIn("(rustls is loaded; tapshim hooks the OpenSSL, GnuTLS, mbedTLS, wolfSSL and NSS "
+                      "libraries)", lines[0])
 
     def test_tls_the_hooks_see_gets_no_line(self):
         require_tool(OPENSSL)
