@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/go_note.h"
+
 // The note: owner "tapshim" (8 bytes with its NUL), type 1, no descriptor.
 // An allocated SHT_NOTE section, so that the linker puts it in a PT_NOTE
 // segment, which dl_iterate_phdr shows as loaded.
@@ -23,25 +25,6 @@ namespace {
 
 constexpr char kOwner[] = "tapshim";  // with its NUL: n_namesz 8
 constexpr uint32_t kType = 1;
-
-// Whether the `size` bytes of a PT_NOTE segment at `notes`, padded to
-// `align`, hold the note. Elf32_Nhdr and Elf64_Nhdr are the same words.
-bool holdsNote(const char* notes, size_t size, size_t align) {
-  auto padded = [align](size_t length) { return (length + align - 1) / align * align; };
-  size_t at = 0;
-  while (at + sizeof(Elf64_Nhdr) <= size) {
-    Elf64_Nhdr note;
-    std::memcpy(&note, notes + at, sizeof(note));
-    const size_t name_at = at + sizeof(note);
-    if (note.n_namesz == sizeof(kOwner) && note.n_type == kType &&
-        name_at + sizeof(kOwner) <= size &&
-        std::memcmp(notes + name_at, kOwner, sizeof(kOwner)) == 0) {
-      return true;
-    }
-    at = name_at + padded(note.n_namesz) + padded(note.n_descsz);
-  }
-  return false;
-}
 
 bool holdsAddress(const dl_phdr_info& object, uintptr_t address) {
   for (int i = 0; i < object.dlpi_phnum; ++i) {
@@ -76,8 +59,12 @@ bool isTapshimCopy(const dl_phdr_info& object) {
   for (int i = 0; i < object.dlpi_phnum; ++i) {
     const ElfW(Phdr)& segment = object.dlpi_phdr[i];
     if (segment.p_type != PT_NOTE) continue;
-    if (holdsNote(reinterpret_cast<const char*>(object.dlpi_addr + segment.p_vaddr),
-                  segment.p_memsz, segment.p_align >= 8 ? 8 : 4)) {
+    const auto isOurs = [](const Elf64_Nhdr& note, const char* name, size_t name_room) {
+      return note.n_namesz == sizeof(kOwner) && note.n_type == kType &&
+             name_room >= sizeof(kOwner) && std::memcmp(name, kOwner, sizeof(kOwner)) == 0;
+    };
+    if (common::holdsNote(reinterpret_cast<const char*>(object.dlpi_addr + segment.p_vaddr),
+                          segment.p_memsz, segment.p_align >= 8 ? 8 : 4, isOurs)) {
       return true;
     }
   }
