@@ -25,9 +25,10 @@ import unittest
 
 from servers import server_process, wait_until
 from tapshim_testlib import TapTestCase, free_port, load_traces
-from tls_fixtures import (H2_PREFACE, KEYLOG_LINE, OPENSSL, TLSEchoServer, assert_no_tls_records,
-                          assert_plaintext_trace, assert_whole, curl_plaintext, h2_frames, make_certificate,
-                          require_tool, s_server, tcpdump, tls_env)
+from tls_fixtures import (H2_PREFACE, KEYLOG_LINE, OPENSSL, TLSEchoServer, assert_decrypted,
+                          assert_no_tls_records, assert_plaintext_trace, assert_whole, curl_plaintext,
+                          h2_frames, local_port, make_certificate, require_tool, s_server, tcpdump,
+                          tls_env)
 
 MBEDTLS_CLIENT = os.environ.get("MBEDTLS_CLIENT", "")
 LIGHTTPD = "/usr/sbin/lighttpd"
@@ -50,14 +51,6 @@ ssl.engine = "enable"
 ssl.pemfile = "{pem}"
 mimetype.assign = (".html" => "text/html", ".bin" => "application/octet-stream")
 """
-
-
-def local_port(test, stderr):
-    """The "local_port N" line the test clients write to stderr."""
-    for line in stderr.decode(errors="replace").splitlines():
-        if line.startswith("local_port "):
-            return int(line.split()[1])
-    test.fail(f"no local_port line in {stderr!r}")
 
 
 def key_lines(test, path):
@@ -92,14 +85,6 @@ def check_decryption(test, capture, port, keys, uri, code="200"):
                      "-e", "tls.handshake.random").split()
     test.assertEqual(len(randoms), 1, randoms)
     return randoms[0].replace(":", "")
-
-
-def assert_decrypted(test, trace, stderr=b""):
-    """After the plaintext checks (whose failure shows the ciphertext): the
-    shim claimed the connection's TLS, so neither the trace nor stderr says
-    it was not decrypted."""
-    test.assertFalse(trace.undecrypted_tls, f"{trace} says its TLS was not decrypted")
-    test.assertNotIn(b"tapshim:", stderr)
 
 
 class MbedTlsClientTest(TapTestCase):

@@ -26,8 +26,8 @@ import unittest
 
 from servers import server_process, wait_until
 from tapshim_testlib import TapTestCase, free_port, load_traces
-from tls_fixtures import (OPENSSL, assert_plaintext_trace, curl_plaintext, make_certificate, require_tool, s_server,
-                          tls_env)
+from tls_fixtures import (OPENSSL, assert_decrypted, assert_plaintext_trace, curl_plaintext,
+                          make_certificate, require_tool, s_server, tls_env)
 
 
 def nss_tool(name):
@@ -36,14 +36,6 @@ def nss_tool(name):
         if os.access(path, os.X_OK):
             return path
     return require_tool(name)
-
-
-def assert_decrypted(test, trace, stderr=b""):
-    """After the plaintext checks (whose failure shows the ciphertext): the
-    shim claimed the connection's TLS, so neither the trace nor stderr says
-    it was not decrypted."""
-    test.assertFalse(trace.undecrypted_tls, f"{trace} says its TLS was not decrypted")
-    test.assertNotIn(b"tapshim:", stderr)
 
 
 def reversed_lines(lines):

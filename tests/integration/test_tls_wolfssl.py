@@ -18,8 +18,8 @@ import subprocess
 import unittest
 
 from tapshim_testlib import TapTestCase, load_traces
-from tls_fixtures import (OPENSSL, TLSEchoServer, assert_plaintext_trace, make_certificate, require_tool, s_server,
-                          tls_env)
+from tls_fixtures import (OPENSSL, TLSEchoServer, assert_decrypted, assert_plaintext_trace, local_port,
+                          make_certificate, require_tool, s_server, tls_env)
 
 WOLFSSL_CLIENT = os.environ.get("WOLFSSL_CLIENT", "")
 
@@ -27,22 +27,6 @@ WOLFSSL_CLIENT = os.environ.get("WOLFSSL_CLIENT", "")
 # wolfSSL_send (2); the last is over three records.
 PARTS = [b"wolfSSL_write: the first part\n", b"wolfSSL_writev: two iovecs, one part\n",
          b"wolfSSL_send: the third part\n", bytes(32 + (i * 7 + i // 251) % 90 for i in range(50000))]
-
-
-def local_port(test, stderr):
-    """The "local_port N" line the client writes to stderr."""
-    for line in stderr.decode(errors="replace").splitlines():
-        if line.startswith("local_port "):
-            return int(line.split()[1])
-    test.fail(f"no local_port line in {stderr!r}")
-
-
-def assert_decrypted(test, trace, stderr=b""):
-    """After the plaintext checks (whose failure shows the ciphertext): the
-    shim claimed the connection's TLS, so neither the trace nor stderr says
-    it was not decrypted."""
-    test.assertFalse(trace.undecrypted_tls, f"{trace} says its TLS was not decrypted")
-    test.assertNotIn(b"tapshim:", stderr)
 
 
 class WolfSslClientTest(TapTestCase):

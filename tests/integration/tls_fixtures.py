@@ -416,3 +416,20 @@ def maps_libraries(pid):
             if len(parts) >= 6:
                 names.add(os.path.basename(parts[5]))
     return names
+
+
+def local_port(test, stderr):
+    """The "local_port N" line the test clients (mbedtls_client,
+    wolfssl_client) write to stderr."""
+    for line in stderr.decode(errors="replace").splitlines():
+        if line.startswith("local_port "):
+            return int(line.split()[1])
+    test.fail(f"no local_port line in {stderr!r}")
+
+
+def assert_decrypted(test, trace, stderr=b""):
+    """After the plaintext checks (whose failure shows the ciphertext): the
+    shim claimed the connection's TLS, so neither the trace nor stderr says
+    it was not decrypted."""
+    test.assertFalse(trace.undecrypted_tls, f"{trace} says its TLS was not decrypted")
+    test.assertNotIn(b"tapshim:", stderr)
