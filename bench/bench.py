@@ -52,6 +52,16 @@ class Sizes:
         self.memory_rounds = 1 if quick else 2
 
 
+def trivial_library():
+    """A small library every Debian system has, to preload as the yardstick
+    of what loading any library costs."""
+    for directory in ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib"):
+        candidate = os.path.join(directory, "libz.so.1")
+        if os.path.exists(candidate):
+            return candidate
+    raise RuntimeError("libz.so.1 not found: the start-up rows need a trivial library to compare")
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -342,7 +352,12 @@ class Bench:
                  f"{3 * s.rounds} rounds")
         server, port = self.start_server([self.bin["pingpong"], "server"])
         command = [self.bin["pingpong"], "client", str(port), str(s.pingpong_rounds), str(s.pingpong_size)]
-        envs = {"buffered": self.tapped_env("pp"), "streamed": self.tapped_env("pp", TAP_STREAMING=1)}
+        # Standby (TAP_STANDBY=1, nobody attaching): a coarse clock read per
+        # hooked call and one open() that fails per 100 ms.
+        standby = self.base_env()
+        standby.update(LD_PRELOAD=self.lib, TAP_STANDBY="1", XDG_RUNTIME_DIR=self.dir)
+        envs = {"buffered": self.tapped_env("pp"), "streamed": self.tapped_env("pp", TAP_STREAMING=1),
+                "standby": standby}
 
         def measure(name):
             result = self.run(command, env=envs.get(name))
@@ -351,13 +366,15 @@ class Bench:
 
         # A run takes a third of a second, and a round trip's 14 us is what
         # a neighbour's burst disturbs most: three times the rounds.
-        results = self.rounds(["buffered", "streamed"], measure, count=3 * s.rounds)
+        results = self.rounds(["buffered", "streamed", "standby"], measure, count=3 * s.rounds)
         self.stop(server)
         noise = self.noise(results)
         untapped = median([(a + b) / 2 for a, b in zip(results["A"], results["B"])])
         self.row("ping-pong 100 B: buffered (default limits)", self.ratio(results, "buffered"), noise,
                  ">= 0.95", f"untapped {1e6 / untapped:.1f} us per round trip")
         self.row("ping-pong 100 B: streamed per event", self.ratio(results, "streamed"), noise, ">= 0.85")
+        self.row("ping-pong 100 B: standby, not attached", self.ratio(results, "standby"), noise,
+                 ">= 0.99")
 
     # --- 3. churn --------------------------------------------------------
 
@@ -502,30 +519,137 @@ http {{
                 time.sleep(0.05)
         return process, port
 
+    # --- 4b. node: TLS inside the executable (TAP_PATCH) --------------------
+
+    NODE_SERVER = r"""
+const https = require('https'), fs = require('fs');
+const [cert, key, size] = process.argv.slice(1);
+const body = Buffer.alloc(Number(size), 'x');
+const server = https.createServer({cert: fs.readFileSync(cert), key: fs.readFileSync(key)},
+                                  (req, res) => res.end(body));
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => console.log(`port=${server.address().port}`));
+"""
+
+    def bench_node(self):
+        """NodeSource node carries its own OpenSSL: tapped, its SSL_* are
+        detoured at start-up. Requests per second of node's HTTPS server
+        (wrk, keep-alive) tapped over untapped; and what examining the
+        executable costs at start-up: node -e 0 tapped with and without
+        TAP_PATCH=0 (node's 100 MB executable: its dynamic symbol table as
+        loaded, no file read), and /bin/true likewise (no OpenSSL inside: a
+        hash lookup and, for its section headers, one pread)."""
+        s = self.sizes
+        node, wrk, openssl = shutil.which("node"), shutil.which("wrk"), shutil.which("openssl")
+        if not (node and wrk and openssl):
+            self.row("node HTTPS server (wrk), tapped", None, None, ">= 0.95",
+                     "needs node, wrk and openssl")
+            return
+        self.log(f"node: https server + wrk, {s.tls_connections} keep-alive connections, "
+                 f"{s.tls_seconds} s per run, {s.rounds} rounds")
+        base = os.path.join(self.dir, "..", os.path.basename(self.dir) + "-node")
+        os.makedirs(base)
+        try:
+            cert, key = os.path.join(base, "cert.pem"), os.path.join(base, "key.pem")
+            subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                            "/CN=localhost", "-keyout", key, "-out", cert],
+                           check=True, capture_output=True)
+            command = [node, "-e", self.NODE_SERVER, cert, key, str(s.tls_body)]
+            servers = {name: self.start_server(command, self.tapped_env("node") if name == "tapped"
+                                               else self.base_env(), cpu=1)
+                       for name in ("A", "B", "tapped")}
+
+            def measure(name):
+                _, port = servers[name]
+                done = subprocess.run(self.pinned([wrk, "-t1", f"-c{s.tls_connections}",
+                                                   f"-d{s.tls_seconds}s", f"https://127.0.0.1:{port}/"], 0),
+                                      capture_output=True, text=True, timeout=60)
+                match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+                if done.returncode != 0 or not match or "Non-2xx" in done.stdout or \
+                        "Socket errors" in done.stdout:
+                    raise RuntimeError(f"wrk: {done.stdout} {done.stderr}")
+                return float(match.group(1))
+
+            results = self.rounds(["tapped"], measure)
+            for process, _ in servers.values():
+                self.stop(process)
+            traces = self.trace_files("node")
+            self.clean()
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        untapped = median([(a + b) / 2 for a, b in zip(results["A"], results["B"])])
+        self.row("node HTTPS server (wrk), tapped: its OpenSSL detoured", self.ratio(results, "tapped"),
+                 self.noise(results), ">= 0.95",
+                 f"untapped {untapped:.0f} requests/s of {s.tls_body} B; {traces} traces")
+
+        # Start-up: the same tapped process with and without the examination.
+        count = max(5, s.spawn_count // 10)
+        prefix = os.path.join(self.dir, "nodestart")
+        envs = {"patched": self.tapped_env("nodestart"), "off": self.tapped_env("nodestart", TAP_PATCH=0)}
+
+        def node_start(name):
+            started = time.perf_counter()
+            for _ in range(count):
+                # stderr: the shim's line on what it left alone, every run.
+                subprocess.run(self.pinned([node, "-e", "0"], 0), env=envs.get(name, self.base_env()),
+                               stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            return 1e6 * (time.perf_counter() - started) / count
+
+        node_times = self.rounds(["patched", "off"], node_start)
+        true = "/bin/true" if os.path.exists("/bin/true") else shutil.which("true")
+        true_variants = {"patched": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}"],
+                         "off": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}", "TAP_PATCH=0"]}
+
+        def true_start(name):
+            result = self.run([self.bin["spawn"], str(s.spawn_count), true, *true_variants.get(name, [])])
+            return float(result["us_per_process"])
+
+        true_times = self.rounds(["patched", "off"], true_start)
+        for label, times, runs in (("node -e 0", node_times, count), ("/bin/true", true_times, s.spawn_count)):
+            cost = median([p - o for p, o in zip(times["patched"], times["off"])])
+            noise = median([b - a for a, b in zip(times["A"], times["B"])])
+            self.row(f"start-up: {label}, examining the executable (TAP_PATCH on - off)", cost,
+                     f"{noise:+.0f} us", "",
+                     f"untapped {median(times['A']):.0f} us per process, {runs} runs per round",
+                     fmt="{:+.0f} us")
+
     # --- 5. start-up -----------------------------------------------------
 
     def bench_startup(self):
+        """posix_spawn + waitpid of /bin/true: untapped, with a trivial
+        library preloaded (zlib: the yardstick), and with libtapshim.so
+        inert, in standby and tapping. Each row is the extra time per
+        process over untapped; the library's own rows also as a multiple of
+        the trivial preload's extra (goal: at most 2)."""
         s = self.sizes
         self.log(f"start-up: /bin/true x {s.spawn_count}, {s.rounds} rounds")
         true = "/bin/true" if os.path.exists("/bin/true") else shutil.which("true")
         prefix = os.path.join(self.dir, "startup")
-        variants = {"tapped": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}"],
-                    "inert": [f"LD_PRELOAD={self.lib}"]}
+        trivial = trivial_library()
+        variants = {"trivial": [f"LD_PRELOAD={trivial}"],
+                    "inert": [f"LD_PRELOAD={self.lib}"],
+                    "standby": [f"LD_PRELOAD={self.lib}", "TAP_STANDBY=1"],
+                    "tapped": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}"]}
 
         def measure(name):
             result = self.run([self.bin["spawn"], str(s.spawn_count), true, *variants.get(name, [])])
             return float(result["us_per_process"])
 
-        results = self.rounds(["tapped", "inert"], measure)
+        results = self.rounds(list(variants), measure)
         if self.trace_files("startup"):
             raise RuntimeError("a process without sockets left a trace file")
         base = [(a + b) / 2 for a, b in zip(results["A"], results["B"])]
         noise = median([b - a for a, b in zip(results["A"], results["B"])])
-        for name, label in (("tapped", "start-up: /bin/true, tapped (us per process)"),
-                            ("inert", "start-up: /bin/true, preloaded but inert")):
-            extra = median([t - u for t, u in zip(results[name], base)])
-            self.row(label, extra, f"{noise:+.0f} us", "<= 200 us" if name == "tapped" else "",
-                     f"untapped {median(base):.0f} us per process" if name == "tapped" else "",
+        extra = {name: [t - u for t, u in zip(results[name], base)] for name in variants}
+        self.row(f"start-up: /bin/true, {os.path.basename(trivial)} preloaded (us per process)",
+                 median(extra["trivial"]), f"{noise:+.0f} us", "",
+                 f"untapped {median(base):.0f} us per process", fmt="{:+.0f} us")
+        for name, label in (("inert", "preloaded but inert"), ("standby", "in standby"),
+                            ("tapped", "tapped")):
+            multiple = median([e / max(z, 1.0) for e, z in zip(extra[name], extra["trivial"])])
+            self.row(f"start-up: /bin/true, {label}", median(extra[name]), f"{noise:+.0f} us",
+                     "<= 2x trivial", f"{multiple:.1f}x the trivial preload's extra",
                      fmt="{:+.0f} us")
 
     # --- 6. memory -------------------------------------------------------
@@ -596,7 +720,8 @@ http {{
 
     def main(self):
         steps = {"bulk": self.bench_bulk, "pingpong": self.bench_pingpong, "churn": self.bench_churn,
-                 "tls": self.bench_tls, "startup": self.bench_startup, "memory": self.bench_memory,
+                 "tls": self.bench_tls, "node": self.bench_node, "startup": self.bench_startup,
+                 "memory": self.bench_memory,
                  "tap2pcap": self.bench_tap2pcap}
         only = self.args.only.split(",") if self.args.only else list(steps)
         try:
@@ -623,7 +748,7 @@ def main():
     parser.add_argument("--dir", help="where traces go (default /var/tmp): its file system is measured")
     parser.add_argument("--raw", action="store_true", help="print every run's figure on stderr")
     parser.add_argument("--only",
-                        help="comma-separated: bulk,pingpong,churn,tls,startup,memory,tap2pcap")
+                        help="comma-separated: bulk,pingpong,churn,tls,node,startup,memory,tap2pcap")
     args = parser.parse_args()
     bench = Bench(args)
     if args.rounds:

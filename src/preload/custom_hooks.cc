@@ -152,6 +152,10 @@ extern "C" TAP_EXPORT void SSL_CTX_set_keylog_callback(void* context, void* call
   next(context, callback);
 }
 
+// For the executable's own SSL_CTX_set_keylog_callback (hooks.cc says why).
+extern "C" __attribute__((alias("SSL_CTX_set_keylog_callback"), visibility("hidden"))) void
+tapshim_hook_SSL_CTX_set_keylog_callback(void* context, void* callback);
+
 extern "C" TAP_EXPORT void gnutls_session_set_keylog_function(void* session, void* function) {
   using namespace tapshim::preload;
   const real::gnutls_session_set_keylog_function_fn next =

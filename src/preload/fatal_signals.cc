@@ -1,5 +1,7 @@
 #include "preload/fatal_signals.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,6 +55,31 @@ bool endsProcessByDefault(int signal) {
 std::atomic<bool> g_standing_in[_NSIG];
 struct sigaction g_program_view[_NSIG];
 std::atomic<bool> g_installed{false};
+// The install happens when tapping starts, in a program whose threads may
+// be changing their own handlers at that moment. A hooked sigaction or
+// signal() counts itself in flight while it forwards; the install claims
+// the table, waits for those in flight to leave the kernel, and any that
+// come meanwhile wait for the install to end (WhileInstalling below).
+std::atomic<bool> g_claimed{false};
+std::atomic<bool> g_installing{false};
+std::atomic<int> g_in_flight{0};
+
+// Forwards one of the program's calls before the install, unless an
+// install is under way: then returns false once it is over, and the call
+// takes the installed path.
+template <typename Forward>
+bool forwardedBeforeInstall(Forward&& forward) {
+  if (g_installed.load(std::memory_order_acquire)) return false;
+  g_in_flight.fetch_add(1);
+  if (!g_installing.load()) {
+    forward();
+    g_in_flight.fetch_sub(1);
+    return true;
+  }
+  g_in_flight.fetch_sub(1);
+  while (!g_installed.load(std::memory_order_acquire)) sched_yield();
+  return false;
+}
 
 // 0: nobody writes the traces yet; 1: a thread is writing them; 2: done.
 std::atomic<int> g_flush_state{0};
@@ -160,23 +187,60 @@ void onSignal(int signal, siginfo_t* info, void*) {
 
 }  // namespace
 
+bool installed() { return g_installed.load(std::memory_order_acquire); }
+
+void forgetAfterFork() {
+  // The child has one thread: nobody is in flight, and an install its
+  // parent had under way is this thread's to finish.
+  g_in_flight.store(0);
+  if (!g_installed.load()) {
+    g_installing.store(false);
+    g_claimed.store(false);
+  }
+}
+
 void install() {
+  bool expected = false;
+  if (!g_claimed.compare_exchange_strong(expected, true)) return;  // another thread installs
+  // No signal handler of the program runs on this thread meanwhile: one
+  // that called sigaction would wait for this very install.
+  sigset_t everything, previous;
+  sigfillset(&everything);
+  pthread_sigmask(SIG_SETMASK, &everything, &previous);
+  g_installing.store(true);
+  while (g_in_flight.load() != 0) sched_yield();  // a program's sigaction still in the kernel
   const struct sigaction shims = shimAction();
   for (int signal = 1; signal < _NSIG; ++signal) {
     if (!endsProcessByDefault(signal)) continue;
-    struct sigaction current {};
-    if (realSigaction(signal, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
-    g_program_view[signal] = current;
+    // One system call per signal: the shim's handler goes in, and what it
+    // replaced comes back; a handler or SIG_IGN found there is put back.
+    struct sigaction found {};
+    if (realSigaction(signal, &shims, &found) != 0) continue;
+    if (isShims(found)) continue;  // a forked child finishing its parent's install
+    if (found.sa_handler != SIG_DFL) {
+      realSigaction(signal, &found, nullptr);
+      continue;
+    }
+    g_program_view[signal] = found;
     g_standing_in[signal].store(true, std::memory_order_relaxed);
-    realSigaction(signal, &shims, nullptr);
   }
   g_installed.store(true, std::memory_order_release);
+  g_installing.store(false);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 int sigaction(int signal, const struct sigaction* action, struct sigaction* old_action) {
-  if (!g_installed.load(std::memory_order_acquire) || signal <= 0 || signal >= _NSIG ||
-      !endsProcessByDefault(signal)) {
+  if (signal <= 0 || signal >= _NSIG || !endsProcessByDefault(signal)) {
     return realSigaction(signal, action, old_action);
+  }
+  int result = 0;
+  int saved_errno = 0;
+  if (forwardedBeforeInstall([&] {
+        result = realSigaction(signal, action, old_action);
+        saved_errno = errno;
+      })) {
+    errno = saved_errno;
+    return result;
   }
   const bool was_standing_in = g_standing_in[signal].load(std::memory_order_relaxed);
   if (action != nullptr && action->sa_handler == SIG_DFL) {
@@ -204,9 +268,17 @@ sighandler_t signal(int signal, sighandler_t handler) {
     errno = ENOSYS;
     return SIG_ERR;
   }
-  if (!g_installed.load(std::memory_order_acquire) || handler == SIG_ERR || signal <= 0 ||
-      signal >= _NSIG || !endsProcessByDefault(signal)) {
+  if (handler == SIG_ERR || signal <= 0 || signal >= _NSIG || !endsProcessByDefault(signal)) {
     return next(signal, handler);
+  }
+  sighandler_t forwarded = SIG_ERR;
+  int saved_errno = 0;
+  if (forwardedBeforeInstall([&] {
+        forwarded = next(signal, handler);
+        saved_errno = errno;
+      })) {
+    errno = saved_errno;
+    return forwarded;
   }
   if (handler != SIG_DFL) {
     // glibc's own signal() (it honours siginterrupt); only the answer is

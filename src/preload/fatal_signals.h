@@ -13,9 +13,14 @@
 
 namespace tapshim::preload::fatal_signals {
 
-// Puts the shim's handler on every such signal still at its default
-// (called once, when tapping starts).
+// Puts the shim's handler on every such signal still at its default.
+// Called when the first connection is tapped, not at load: a process that
+// taps nothing pays nothing (about fifty system calls). Once per process;
+// safe while other threads change their handlers.
 void install();
+bool installed();
+// In a forked child (pthread_atfork): the parent's other threads are gone.
+void forgetAfterFork();
 
 // The hooked sigaction: forwards, but a default the program sets becomes
 // the shim's handler, and the shim's handler reads back as that default.

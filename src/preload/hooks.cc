@@ -82,3 +82,18 @@ Result missingFunction() {
 #define TAP_HOOK_CUSTOM(ret, name, params)
 #include "preload/hooks.def"
 // clang-format on
+
+// The same hooks under hidden names, for the entries of an executable's
+// own TLS functions (patch/patch_entries.cc): a call by the exported name
+// would resolve to the executable's definition, the detoured one, first.
+// clang-format off
+#undef TAP_HOOK
+#undef TAP_HOOK_VOID
+#undef TAP_HOOK_CUSTOM
+#define TAP_HOOK(ret, name, params, args, before, after) \
+  extern "C" __attribute__((alias(#name), visibility("hidden"))) ret tapshim_hook_##name params;
+#define TAP_HOOK_VOID(name, params, args, before) \
+  extern "C" __attribute__((alias(#name), visibility("hidden"))) void tapshim_hook_##name params;
+#define TAP_HOOK_CUSTOM(ret, name, params)
+#include "preload/hooks.def"
+// clang-format on

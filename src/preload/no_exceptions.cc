@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace {
 
@@ -46,3 +47,29 @@ void __throw_overflow_error(const char* what) { fail(what); }
 void __throw_underflow_error(const char* what) { fail(what); }
 
 }  // namespace std
+
+// The library's own allocation functions (hidden, like every symbol the
+// version script does not export: the program's operator new is not
+// replaced). libstdc++'s would throw std::bad_alloc, and referencing them
+// would pull in its whole exception runtime: the unwinder, the emergency
+// exception pool that mallocs 70 KiB in a constructor of its own at load,
+// and the demangler of its verbose terminate handler. About a fifth of the
+// library, paid by every process it is preloaded into.
+void* operator new(std::size_t size) {
+  void* memory = std::malloc(size == 0 ? 1 : size);
+  if (memory == nullptr) fail("out of memory");
+  return memory;
+}
+void* operator new[](std::size_t size) { return ::operator new(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return std::malloc(size == 0 ? 1 : size);
+}
+void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete[](void* memory) noexcept { std::free(memory); }
+void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+void operator delete[](void* memory, std::size_t) noexcept { std::free(memory); }
+void operator delete(void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
+void operator delete[](void* memory, const std::nothrow_t&) noexcept { std::free(memory); }

@@ -66,6 +66,10 @@ void* resolve(const char* name) {
   return next;
 }
 
+// Stands, in an accessor's cache, for "the executable's copy has no such
+// function": the usual definition is the real one.
+char kNotListed;
+
 }  // namespace
 
 void* findSymbol(const char* name) {
@@ -77,8 +81,22 @@ void* findSymbol(const char* name) {
 // The hook macros expand hooks.def's rows; their bodies stay laid out as
 // the function each row becomes.
 // clang-format off
+// Inside a hook entered from the executable's own copy of a TLS library,
+// that copy's function (its trampoline) is the real one.
 #define TAP_REAL_ACCESSOR(name)                                    \
   name##_fn name() {                                               \
+    if (patch::t_in_executable_copy) {                             \
+      /* Constant-initialised, no guard (a guard would pull in */  \
+      /* libstdc++'s exception runtime): set once patched. */      \
+      static std::atomic<void*> own_copy{nullptr};                 \
+      void* copy = own_copy.load(std::memory_order_acquire);       \
+      if (copy == nullptr) {                                       \
+        const patch::OwnCopy own = patch::ownCopyOf(#name);        \
+        copy = own.listed ? own.address : &kNotListed;             \
+        own_copy.store(copy, std::memory_order_release);           \
+      }                                                            \
+      if (copy != &kNotListed) return reinterpret_cast<name##_fn>(copy); \
+    }                                                              \
     static std::atomic<void*> cached{nullptr};                     \
     void* next = cached.load(std::memory_order_acquire);           \
     if (next == nullptr) {                                         \

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "preload/patch/patch_executable.h"
+
 namespace tapshim::preload::real {
 
 // The definition of `name` that the program would reach were the shim not
@@ -25,12 +27,17 @@ void* findSymbol(const char* name);
 // A function of a TLS library that the shim calls itself and never hooks
 // (SSL_get_fd, PR_GetLayersIdentity), found with findSymbol on first use
 // and cached; nullptr while no loaded object defines it. Constant-
-// initialised, so a function-local static of it costs no guard.
+// initialised, so a function-local static of it costs no guard. Inside a
+// hook entered from the executable's own copy of the library, the
+// executable's definition (patch/patch_executable.h).
 template <typename Function>
 class LibraryFunction {
  public:
   explicit constexpr LibraryFunction(const char* name) : name_(name) {}
   Function get() {
+    if (patch::t_in_executable_copy) {
+      return reinterpret_cast<Function>(patch::ownCopyOf(name_).address);
+    }
     void* found = cached_.load(std::memory_order_acquire);
     if (found == nullptr) {
       found = findSymbol(name_);

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "preload/patch/patch_executable.h"
 #include "preload/real_functions.h"
 #include "preload/shim.h"
 #include "preload/static_exec.h"
@@ -170,7 +171,17 @@ void bioWritten(const void* bio, const void* data, int result) {
 void tlsEnter(CallState& call, const void* session) {
   call.tls_entered = true;
   call.tls_outermost = t_tls_depth == 0;
-  if (call.tls_outermost) t_tls_session = session;
+  if (call.tls_outermost) {
+    t_tls_session = session;
+    if (patch::t_in_executable_copy && t_last_read_fd >= 0) {
+      // node's sessions read records from a BIO of node's own, which libuv
+      // filled with read(2) just before, on this thread, outside any TLS
+      // call: the session consuming them carries that socket.
+      const int fd = t_last_read_fd;
+      t_last_read_fd = -1;
+      withEngine([&](TapEngine& engine) { engine.onTlsSocketReadConsumed(session, fd); });
+    }
+  }
   ++t_tls_depth;
 }
 

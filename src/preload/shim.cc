@@ -1,6 +1,7 @@
 #include "preload/shim.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/auxv.h>
 
 #include <atomic>
@@ -8,6 +9,8 @@
 #include "preload/go_program.h"
 #include "preload/keylog.h"
 #include "preload/other_copies.h"
+#include "preload/patch/patch_executable.h"
+#include "preload/standby.h"
 #include "preload/unhooked_tls.h"
 #include "tap_core/base/clock.h"
 #include "tap_core/base/diagnostics.h"
@@ -36,9 +39,18 @@ namespace {
 // is part of.
 __thread bool t_initializing __attribute__((tls_model("initial-exec"))) = false;
 
-pthread_once_t g_once = PTHREAD_ONCE_INIT;
+// 0: not started; 1: a thread initialises; 2: done (g_initialized). Not
+// pthread_once: glibc's wakes waiters with a futex call even when none
+// wait, a system call in every process the library is preloaded into.
+std::atomic<int> g_init_state{0};
 std::atomic<core::TapEngine*> g_engine{nullptr};
 std::atomic<bool> g_initialized{false};
+// Standby (TAP_STANDBY, admin_config): hooked calls look for an attach.
+// Set once, before g_initialized.
+bool g_standby = false;
+// TAP_PATCH (on unless 0) in a tapped process: the constructor detours the
+// executable's own TLS functions (patch/patch_executable.h).
+bool g_patch_executable = false;
 // Set with TAP_SINK=file_per_process: a forked child must start a file of
 // its own.
 core::FilePerProcessSink* g_per_process_sink = nullptr;
@@ -64,7 +76,9 @@ void forkParent() {
 }
 
 void forkChild() {
+  fatal_signals::forgetAfterFork();
   if (g_per_process_sink != nullptr) g_per_process_sink->forgetAfterFork();
+  if (g_standby) standby::onForkChild();
   if (core::TapEngine* active = g_engine.load(std::memory_order_acquire)) active->onForkChild();
 }
 
@@ -83,6 +97,16 @@ void initialize() {
     // Traces hold secrets: a set-uid program's traffic is not for its caller.
     core::reportOnce(core::Problem::kSecureExecution,
                      {"set-uid, set-gid or file-capability program: not tapping"});
+    return;
+  }
+  // Detoured in the constructor, before main and its threads; in standby
+  // too, so that an attach later sees node's plaintext.
+  g_patch_executable = parsed.config.patch;
+  if (parsed.config.standby) {
+    // Nothing more until an attach: no file, no handler, no key log.
+    standby::begin(environment);
+    pthread_atfork(nullptr, &forkParent, &forkChild);
+    g_standby = true;
     return;
   }
   if (executableIsGo()) {
@@ -114,10 +138,14 @@ void initialize() {
   keylog::configure(config->keylog_path.c_str());
   pthread_atfork(nullptr, &forkParent, &forkChild);
   g_engine.store(active, std::memory_order_release);
-  fatal_signals::install();
+  // The fatal-signal handlers go in with the first tapped connection
+  // (withEngine): a process that never taps one pays no system call.
 }
 
-__attribute__((constructor)) void initializeAtLoad() { engine(); }
+__attribute__((constructor)) void initializeAtLoad() {
+  engine();
+  if (g_patch_executable) patch::patchExecutableOnce();
+}
 
 __attribute__((destructor)) void flushAtExit() {
   withEngine([](core::TapEngine& active) {
@@ -132,14 +160,22 @@ core::TapEngine* engine() {
   if (!g_initialized.load(std::memory_order_acquire)) {
     if (t_initializing) return nullptr;
     ErrnoKeeper keep;
-    pthread_once(&g_once, [] {
+    int expected = 0;
+    if (g_init_state.compare_exchange_strong(expected, 1)) {
       t_initializing = true;
       initialize();
       t_initializing = false;
       g_initialized.store(true, std::memory_order_release);
-    });
+      g_init_state.store(2, std::memory_order_release);
+    } else {
+      while (!g_initialized.load(std::memory_order_acquire)) sched_yield();
+    }
   }
+  if (g_standby) [[unlikely]]
+    standby::poll();
   return g_engine.load(std::memory_order_acquire);
 }
+
+void publishEngine(core::TapEngine* engine) { g_engine.store(engine, std::memory_order_release); }
 
 }  // namespace tapshim::preload

@@ -15,6 +15,10 @@ namespace tapshim::preload {
 // constructor or from a hook that runs before it, reads the configuration.
 core::TapEngine* engine();
 
+// Standby's attach publishes its engine here, and withdraws it (nullptr)
+// at the detach; engine() returns it from the next call on.
+void publishEngine(core::TapEngine* engine);
+
 // True while this thread runs tap-core code. A hook entered then (from a
 // signal handler, say) must not take the core's locks again.
 extern __thread bool t_inside_shim __attribute__((tls_model("initial-exec")));
@@ -34,6 +38,8 @@ bool withEngine(Work&& work) {
   t_inside_shim = true;
   work(*active);
   t_inside_shim = false;
+  // Buffered traces now hold something a fatal signal would lose.
+  if (!fatal_signals::installed() && active->startedAnyConnection()) fatal_signals::install();
   if (fatal_signals::t_deferred != 0) fatal_signals::endIfDeferred();
   return true;
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "preload/patch/patch_executable.h"
 #include "preload/shim.h"
 #include "tap_core/base/diagnostics.h"
 
@@ -84,7 +85,11 @@ void reportUnhookedTls(core::TapEngine& engine) {
   core::reportOnce(
       core::Problem::kUnhookedTls,
       {engine.process().name, "'s connections carry TLS that no hooked call decrypted (",
-       found.name != nullptr ? found.name : "a TLS library inside the executable, or another one",
+       found.name != nullptr ? found.name
+       : patch::executableStripped()
+           ? "a TLS library inside the executable, which is stripped: no symbol names its "
+             "functions, or another one"
+           : "a TLS library inside the executable, or another one",
        found.name != nullptr ? " is loaded" : "", "; tapshim hooks ", kHookedLibraries,
        "): their traces hold the encrypted bytes"});
 }
@@ -92,6 +97,9 @@ void reportUnhookedTls(core::TapEngine& engine) {
 void checkTlsInExecutableOnce() {
   static std::atomic<bool> checked{false};
   if (checked.exchange(true)) return;
+  // Detoured at load (TAP_PATCH): its TLS reaches the hooks; a connection
+  // that still carries undecrypted TLS is said by reportUnhookedTls.
+  if (patch::executableTlsPatched()) return;
   for (const char* name :
        {"SSL_write", "gnutls_record_send", "mbedtls_ssl_write", "wolfSSL_write"}) {
     void* symbol = dlsym(RTLD_DEFAULT, name);

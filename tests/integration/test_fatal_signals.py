@@ -25,6 +25,7 @@ from tapshim_testlib import TRACE_TO_JSON, TapTestCase, shim_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "signal_client.py")
+BEFORE_TAPPING = os.path.join(HERE, "signals_before_tapping.py")
 
 
 class EchoServer(_RecordingServer):
@@ -187,6 +188,29 @@ class FatalSignalsTest(TapTestCase):
                                          capture_output=True, timeout=60)
                 self.assertEqual(decoded.returncode, 0, decoded.stderr)
                 self.assertEqual(len(self.traces()), 5)
+
+    def test_handlers_wait_for_the_first_connection(self):
+        # A tapped process that has tapped nothing yet has the dispositions
+        # it would have untapped (start-up costs no system call for them);
+        # its first connection puts the shim's handler on SIGTERM, while
+        # another thread's signal() calls keep answering what it set.
+        def masks(env):
+            with EchoServer(close_after_reply=True) as server:
+                done = subprocess.run([PYTHON, BEFORE_TAPPING, str(server.port)], env=env,
+                                      capture_output=True, text=True, timeout=60)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            before, after = done.stdout.splitlines()
+            return int(before.split()[1], 16), after.split()
+
+        untapped_before, untapped_after = masks(untapped_env())
+        tapped_before, tapped_after = masks(shim_env(self.prefix))
+        sigterm = 1 << (signal.SIGTERM - 1)
+        self.assertEqual(tapped_before, untapped_before)
+        self.assertFalse(tapped_before & sigterm)
+        self.assertTrue(int(tapped_after[1], 16) & sigterm, tapped_after)
+        self.assertFalse(int(untapped_after[1], 16) & sigterm, untapped_after)
+        self.assertEqual(tapped_after[-1], "0", "a signal() answer changed under the install")
+        self.assertEqual(len(self.traces()), 1)
 
     def test_launcher_ctrl_c(self):
         with EchoServer() as server:

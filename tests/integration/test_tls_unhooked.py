@@ -4,7 +4,9 @@ libssl.a, so SSL_write is not even in its dynamic symbols, which the node
 check looks at) under the shim: the program runs as it would, its trace
 holds the TLS records its socket carried, and one line on stderr says that
 its TLS was not decrypted, and why. A program whose TLS the hooks do see
-(openssl s_client) gets no such line."""
+(openssl s_client) gets no such line. The static client runs with
+TAP_PATCH=0: by default its functions are detoured and its TLS decrypted
+(test_tls_patch_libssl_a.py)."""
 import glob
 import os
 import shutil
@@ -32,7 +34,7 @@ class UnhookedTlsTest(TapTestCase):
             for _ in range(2):  # two connections: still one line
                 runs.append(subprocess.run(
                     [self.client, str(server.port), self.cert, MESSAGE.decode()],
-                    env=tls_env(self.prefix), capture_output=True, timeout=60))
+                    env=tls_env(self.prefix, TAP_PATCH="0"), capture_output=True, timeout=60))
         for done in runs:
             self.assertEqual(done.returncode, 0, done.stderr)
             self.assertEqual(done.stdout, server.banner + MESSAGE, done.stderr)
@@ -72,7 +74,7 @@ class UnhookedTlsTest(TapTestCase):
         # stands in for one; the name, not the contents, is what is matched.
         stand_in = os.path.join(self.dir, "librustls-ffi.so")
         shutil.copy(glob.glob("/usr/lib/*/libz.so.1")[0], stand_in)
-        env = tls_env(self.prefix)
+        env = tls_env(self.prefix, TAP_PATCH="0")
         env["LD_PRELOAD"] += " " + stand_in
         with TLSEchoServer(self.cert, self.key) as server:
             done = subprocess.run([self.client, str(server.port), self.cert, MESSAGE.decode()],

@@ -28,6 +28,8 @@ enum class Problem : uint8_t {
   kBufferedTotal,  // TAP_MAX_BUFFERED_TOTAL_BYTES reached: events are cut
   kReentered,      // a hook ran inside the shim (a signal handler's I/O): a gap
   kKeyLogSizeLimit,
+  kTlsPatch,         // the executable's own OpenSSL cannot be detoured at all
+  kTlsPatchRefused,  // some of its functions were left alone
   kCount,
 };
 

@@ -34,6 +34,10 @@ long openFile(const char* path, int flags, int mode) {
   return rawSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), flags, mode);
 }
 
+long openAt(int directory_fd, const char* path, int flags, int mode) {
+  return rawSyscall(SYS_openat, directory_fd, reinterpret_cast<long>(path), flags, mode);
+}
+
 long closeFd(int fd) { return rawSyscall(SYS_close, fd); }
 
 long writeSome(int fd, const void* data, size_t size) {
@@ -109,6 +113,37 @@ long filePosition(int fd) { return rawSyscall(SYS_lseek, fd, 0, SEEK_CUR); }
 
 long duplicateAtLeast(int fd, int minimum) {
   return rawSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, minimum);
+}
+
+long fileOwnership(int fd, unsigned* owner, unsigned* mode, uint64_t* links) {
+  struct stat status {};
+  const long result = rawSyscall(SYS_fstat, fd, reinterpret_cast<long>(&status));
+  if (result != 0) return result;
+  *owner = status.st_uid;
+  *mode = status.st_mode;
+  *links = status.st_nlink;
+  return 0;
+}
+
+long pathIdentity(const char* path, uint64_t* device, uint64_t* inode) {
+  struct stat status {};
+  const long result = rawSyscall(SYS_newfstatat, AT_FDCWD, reinterpret_cast<long>(path),
+                                 reinterpret_cast<long>(&status), AT_SYMLINK_NOFOLLOW);
+  if (result != 0) return result;
+  *device = status.st_dev;
+  *inode = status.st_ino;
+  return 0;
+}
+
+long writeLockHolder(int fd) {
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 0;
+  lock.l_len = 0;
+  const long result = rawSyscall(SYS_fcntl, fd, F_GETLK, reinterpret_cast<long>(&lock));
+  if (result != 0) return result;
+  return lock.l_type == F_UNLCK ? 0 : lock.l_pid;
 }
 
 long fileIdentity(int fd, uint64_t* device, uint64_t* inode) {

@@ -27,6 +27,8 @@ namespace tapshim::core::os {
 
 // Each returns the syscall's result, or -errno.
 long openFile(const char* path, int flags, int mode);
+// openat(2): `path` relative to the directory `directory_fd`.
+long openAt(int directory_fd, const char* path, int flags, int mode);
 long closeFd(int fd);
 long writeSome(int fd, const void* data, size_t size);
 // Writes everything, retrying short writes and EINTR. Returns 0 or -errno.
@@ -44,6 +46,15 @@ long filePosition(int fd);
 long duplicateAtLeast(int fd, int minimum);
 // The device and inode of the file behind `fd` (fstat). Returns 0 or -errno.
 long fileIdentity(int fd, uint64_t* device, uint64_t* inode);
+// The owner, mode (type and permission bits) and link count of the file
+// behind `fd` (fstat). Returns 0 or -errno.
+long fileOwnership(int fd, unsigned* owner, unsigned* mode, uint64_t* links);
+// The device and inode of the file `path` names, not following a symlink
+// (fstatat with AT_SYMLINK_NOFOLLOW). Returns 0 or -errno.
+long pathIdentity(const char* path, uint64_t* device, uint64_t* inode);
+// Who holds a write lock on `fd`'s file (fcntl F_GETLK over the whole
+// file): that process's pid, 0 when nobody does, or -errno.
+long writeLockHolder(int fd);
 // The soft limit on open fds (RLIMIT_NOFILE), or -errno.
 long openFileLimit();
 // The soft limit on the size of a file the process writes (RLIMIT_FSIZE),

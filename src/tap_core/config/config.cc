@@ -77,7 +77,15 @@ ConfigResult parseConfig(const Environment& environment) {
 
   const auto prefix = environment.get("TAP_PATH_PREFIX");
   const auto config_file = environment.get("TAP_CONFIG");
-  if (!prefix.has_value() && !config_file.has_value()) return result;  // inert
+  bool standby = false;
+  if (auto value = environment.get("TAP_STANDBY")) {
+    std::optional<bool> parsed = parseFlag(*value);
+    if (!parsed.has_value()) {
+      return fail("TAP_STANDBY", quoted(*value) + " is not 1/true/yes or 0/false/no");
+    }
+    standby = *parsed;
+  }
+  if (!prefix.has_value() && !config_file.has_value() && !standby) return result;  // inert
 
   // Envoy's tap config first; every variable below overrides it.
   std::optional<OutputFormat> format;
@@ -92,6 +100,8 @@ ConfigResult parseConfig(const Environment& environment) {
       return result;
     }
     config.path_prefix = settings->path_prefix;
+    // admin_config: Envoy waits for a tap request; tapshim, for an attach.
+    if (settings->standby) standby = true;
     format = settings->format;  // Envoy's default (JSON_BODY_AS_BYTES) when absent
     if (settings->max_buffered_rx_bytes)
       config.max_buffered_rx_bytes = *settings->max_buffered_rx_bytes;
@@ -107,6 +117,13 @@ ConfigResult parseConfig(const Environment& environment) {
 
   if (prefix.has_value()) {
     if (prefix->empty()) return fail("TAP_PATH_PREFIX", "is empty");
+    // In standby, where traces go is the attach's to say (its private
+    // directory): a prefix of the process's own would be ignored silently.
+    if (standby) {
+      return fail("TAP_PATH_PREFIX",
+                  "cannot be combined with standby (TAP_STANDBY or TAP_CONFIG's admin_config): "
+                  "`tapshim attach` names where traces go");
+    }
     config.path_prefix = std::string(*prefix);
   }
   for (auto [variable, limit] :
@@ -125,9 +142,9 @@ ConfigResult parseConfig(const Environment& environment) {
                   quoted(*value) + " is not a byte count (0 to 18446744073709551615)");
     }
   }
-  for (auto [variable, flag] :
-       {std::pair{"TAP_STREAMING", &config.streaming},
-        std::pair{"TAP_CONNECTION_PER_EVENT", &config.connection_per_event}}) {
+  for (auto [variable, flag] : {std::pair{"TAP_STREAMING", &config.streaming},
+                                std::pair{"TAP_CONNECTION_PER_EVENT", &config.connection_per_event},
+                                std::pair{"TAP_PATCH", &config.patch}}) {
     if (auto value = environment.get(variable)) {
       std::optional<bool> parsed = parseFlag(*value);
       if (!parsed.has_value()) {
@@ -194,6 +211,8 @@ ConfigResult parseConfig(const Environment& environment) {
     config.disk_reserve_bytes = reserve->bytes;
     config.disk_reserve_percent = reserve->percent;
   }
+  if (auto value = environment.get("XDG_RUNTIME_DIR")) config.runtime_dir = std::string(*value);
+  config.standby = standby;
   config.enabled = true;
   return result;
 }

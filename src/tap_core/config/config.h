@@ -62,8 +62,24 @@ struct Config {
   // percentage of its size, or (percent 0) bytes; both 0: no reserve.
   uint32_t disk_reserve_percent = 5;
   uint64_t disk_reserve_bytes = 0;
+  // TAP_PATCH: detour the TLS functions of an executable that carries its
+  // own OpenSSL (node, libssl.a) to the hooks. 0 leaves the program's code
+  // untouched.
+  bool patch = true;
   // TAP_MATCH, when given.
   std::optional<MatchExpression> match;
+  // TAP_STANDBY=1, or TAP_CONFIG's common_config.admin_config: nothing is
+  // recorded and no file created until `tapshim attach` asks, through the
+  // rendezvous directory; path_prefix is then empty (the attach names the
+  // place).
+  bool standby = false;
+  // Built for an attach (not from the environment): a socket adopted at
+  // its first I/O was already open when tapping began, so its trace is
+  // marked joined_late.
+  bool attached = false;
+  // XDG_RUNTIME_DIR, where the rendezvous directory is looked for (its
+  // checks are the standby code's); empty when unset.
+  std::string runtime_dir;
 };
 
 struct ConfigResult {

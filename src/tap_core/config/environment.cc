@@ -8,7 +8,8 @@ Environment Environment::snapshotTapVariables() {
   Entries entries;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view text(*entry);
-    if (text.substr(0, 4) != "TAP_") continue;
+    // XDG_RUNTIME_DIR: where a standby process looks for `tapshim attach`.
+    if (text.substr(0, 4) != "TAP_" && text.substr(0, 16) != "XDG_RUNTIME_DIR=") continue;
     const size_t equals = text.find('=');
     if (equals == std::string_view::npos) continue;
     entries.emplace_back(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));

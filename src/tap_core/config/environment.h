@@ -21,7 +21,8 @@ class Environment {
   Environment() = default;
   explicit Environment(Entries entries) : entries_(std::move(entries)) {}
 
-  // Copies every TAP_* variable of the running process.
+  // Copies every TAP_* variable of the running process, and
+  // XDG_RUNTIME_DIR (where standby's rendezvous directory is).
   static Environment snapshotTapVariables();
 
   std::optional<std::string_view> get(std::string_view name) const;

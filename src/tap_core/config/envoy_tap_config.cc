@@ -44,6 +44,7 @@ class Mapper : public EnvoyFieldReader {
   bool parseTypedRoot(const YamlNode& root, const YamlNode& type, EnvoyTapSettings* s);
   bool parseTransportSocket(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
   bool parseTap(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
+  bool parseAdminConfig(const YamlNode& node, const std::string& common_path, EnvoyTapSettings* s);
   bool parseSocketTapConfig(const YamlNode& node, const std::string& path, EnvoyTapSettings* s);
   bool parseTapConfig(const YamlNode& node, const std::string& path, bool typed,
                       EnvoyTapSettings* s);
@@ -166,12 +167,25 @@ bool Mapper::parseTap(const YamlNode& node, const std::string& path, EnvoyTapSet
       only(*common, common_path, {"admin_config", "static_config"}, "common_config", &ok);
   if (!ok) return false;
   if (config == nullptr) return fail(*common, common_path, "missing static_config");
-  if (sameField(config->key, "admin_config")) {
-    return fail(*config, join(common_path, config->key),
-                "is not supported: tapshim has no admin endpoint to receive a tap request; use "
-                "static_config");
-  }
+  if (sameField(config->key, "admin_config")) return parseAdminConfig(*config, common_path, s);
   return parseTapConfig(*config, join(common_path, config->key), false, s);
+}
+
+// config.common.tap.v3.AdminConfig: Envoy waits for a tap request on its
+// admin endpoint; tapshim's equivalent is standby, waiting for `tapshim
+// attach`, whose request carries the match and output (as Envoy's /tap
+// request body does).
+bool Mapper::parseAdminConfig(const YamlNode& node, const std::string& common_path,
+                              EnvoyTapSettings* s) {
+  const std::string path = join(common_path, node.key);
+  if (!expectFields(node, path, {"config_id"})) return false;
+  const YamlNode* id = field(node, "config_id");
+  if (id == nullptr) return fail(node, path, "missing config_id (Envoy requires it)");
+  const std::string id_path = join(path, id->key);
+  if (!readString(*id, id_path, &s->admin_config_id)) return false;
+  if (s->admin_config_id.empty()) return fail(*id, id_path, "is empty");
+  s->standby = true;
+  return true;
 }
 
 // extensions.transport_sockets.tap.v3.SocketTapConfig.

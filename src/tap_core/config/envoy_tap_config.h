@@ -10,6 +10,8 @@
 // parser does; unknown fields are refused as Envoy refuses them. Anything
 // tapshim cannot honour (admin, gRPC or custom sinks, HTTP matchers, more
 // than one sink) is an error: a half-understood configuration never taps.
+// A Tap whose common_config is admin_config puts the process in standby
+// (an attach then brings the match and output, as Envoy's /tap request).
 //
 // Errors are one line: `<source>:<line>: <field path>: <problem>` (or
 // `<source>:<line>: <problem>` for YAML syntax, `<source>: <problem>` when
@@ -27,8 +29,12 @@
 namespace tapshim::core {
 
 struct EnvoyTapSettings {
-  // file_per_tap.path_prefix (never empty).
+  // file_per_tap.path_prefix (never empty, but in standby: empty).
   std::string path_prefix;
+  // common_config.admin_config: no tapping until an attach (the config_id
+  // is kept for messages only).
+  bool standby = false;
+  std::string admin_config_id;
   // sinks[0].format; Envoy's default when absent.
   OutputFormat format = OutputFormat::kJsonBodyAsBytes;
   bool format_given = false;

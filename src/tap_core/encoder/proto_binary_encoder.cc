@@ -17,7 +17,7 @@ constexpr uint32_t kEventsEvents = 1;
 constexpr uint32_t kTraceId = 1, kTraceConnection = 2, kTraceEvents = 3, kReadTruncated = 4,
                    kWriteTruncated = 5, kTraceProcess = 1000;
 constexpr uint32_t kProcessPid = 1, kProcessName = 2, kProcessConnectionOrigin = 3,
-                   kProcessUndecryptedTls = 4;
+                   kProcessUndecryptedTls = 4, kProcessJoinedLate = 5;
 constexpr uint32_t kLocalAddress = 1, kRemoteAddress = 2;
 constexpr uint32_t kSocketAddress = 1, kPipe = 2;
 constexpr uint32_t kAddressText = 2, kPortValue = 3, kPipePath = 1;
@@ -99,6 +99,7 @@ void writeProcess(W& w, uint32_t field_number, const ProcessInfo* process,
     if (connection != nullptr) {
       p.uint64Field(field::kProcessConnectionOrigin, static_cast<uint64_t>(connection->origin));
       p.uint64Field(field::kProcessUndecryptedTls, connection->undecrypted_tls ? 1 : 0);
+      p.uint64Field(field::kProcessJoinedLate, connection->joined_late ? 1 : 0);
     }
   });
 }

@@ -24,6 +24,7 @@ TapEngine::TapEngine(const Config& config, Clock& clock, Sink& sink, const Trace
   context_.connection_per_event = config.connection_per_event;
   match_all_ = config.match_all;
   match_ = config.match;
+  attached_ = config.attached;
 }
 
 bool TapEngine::isCandidate(SocketKind kind) const {
@@ -116,6 +117,7 @@ void TapEngine::startLocked(TappedConnection* connection, Origin origin, State s
                                                           : ConnectionInfo::Origin::kUnknown;
   connection->fd_refs = 1;
   connection->fork_generation = fork_generation_.load(std::memory_order_relaxed);
+  started_any_.store(true, std::memory_order_relaxed);
   if (context_.streaming) {
     connection->streamed.emplace(context_, ids_.next());
   } else {
@@ -215,7 +217,19 @@ TapEngine::Origin TapEngine::inheritedOrigin(int fd, const ConnectionInfo& info)
   return parent->origin;
 }
 
-TappedConnection* TapEngine::adopt(int fd) {
+bool TapEngine::joinedLate(int fd, const TcpTotals* moved) {
+  // The kernel's counts of what the program moved before this call: none
+  // (one byte of slack for an active opener's SYN) means a connection
+  // whose accept or connect was under way at the attach, seen whole.
+  TcpTotals totals;
+  if (moved == nullptr || !probe_.tcpTotals(fd, /*active_open=*/false, *moved, &totals)) {
+    return true;
+  }
+  return totals.sent > moved->sent + totals.slack + 1 ||
+         totals.received > moved->received + totals.slack;
+}
+
+TappedConnection* TapEngine::adopt(int fd, const TcpTotals* moved) {
   // A socket the program did not create through a hooked call (inherited
   // across fork or exec, passed over a unix socket, socket activation).
   if (exiting_.load(std::memory_order_relaxed)) return nullptr;
@@ -241,6 +255,9 @@ TappedConnection* TapEngine::adopt(int fd) {
     LockGuard lock(connection->mutex);
     startLocked(connection, origin, State::kConnecting, info, decision == Decision::kUndecided);
     connection->inherited = origin != Origin::kAdopted;
+    // Tapping began (an attach) with the socket already open: what went
+    // before is not in the trace, so the reader draws no handshake.
+    connection->info.joined_late = attached_ && origin == Origin::kAdopted && joinedLate(fd, moved);
   }
   if (table_.compareAndSet(fd, nullptr, connection)) {
     // Established only once published: a loser of the race below must not
@@ -260,12 +277,12 @@ TappedConnection* TapEngine::adopt(int fd) {
 }
 
 template <typename Work>
-void TapEngine::withConnection(int fd, bool may_adopt, Work&& work) {
+void TapEngine::withConnection(int fd, bool may_adopt, const TcpTotals* moved, Work&& work) {
   TappedConnection* connection = table_.get(fd);
   if (connection == FdTable::kNotTapped) return;
   if (connection == nullptr) {
     if (!may_adopt) return;
-    connection = adopt(fd);
+    connection = adopt(fd, moved);
     if (connection == nullptr) return;
   }
   LockGuard lock(connection->mutex);
@@ -276,7 +293,9 @@ void TapEngine::withConnection(int fd, bool may_adopt, Work&& work) {
 }
 
 void TapEngine::onData(int fd, Direction direction, const IoSlices& data, uint64_t epoch_before) {
-  withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
+  TcpTotals this_call;
+  (direction == Direction::kRead ? this_call.received : this_call.sent) = data.total();
+  withConnection(fd, /*may_adopt=*/true, &this_call, [&](TappedConnection* connection) {
     if (connection->moved[0] == 0 && connection->moved[1] == 0) {
       connection->looks_tls = sniffTls(&data) == ConnectionFacts::Tls::kYes;
     }
@@ -414,6 +433,25 @@ void TapEngine::onTlsBioFed(const void* bio, int fd) {
     if (!settleLocked(connection, ConnectionFacts::Tls::kYes)) return;
     establishLocked(connection);
     bindTlsLocked(bio, connection);
+  });
+}
+
+void TapEngine::onTlsSocketReadConsumed(const void* session, int fd) {
+  TlsSessions::Binding binding;
+  if (tls_sessions_.find(session, &binding) && !binding.owned && binding.connection != nullptr) {
+    LockGuard lock(binding.connection->mutex);
+    const State state = binding.connection->state;
+    if (binding.connection->incarnation == binding.incarnation && state != State::kFree &&
+        state != State::kClosed) {
+      return;  // bound, and its connection lives on
+    }
+  }
+  withConnection(fd, /*may_adopt=*/true, [&](TappedConnection* connection) {
+    // TLS already (another session's), or not TLS-looking: not this one's.
+    if (connection->tls || !connection->looks_tls) return;
+    if (!settleLocked(connection, ConnectionFacts::Tls::kYes)) return;
+    establishLocked(connection);
+    bindTlsLocked(session, connection);
   });
 }
 

@@ -49,6 +49,9 @@ class TapEngine {
   // Counts the connections that turned TLS, for onData's `epoch_before`.
   static constexpr uint64_t kNoTlsEpoch = ~uint64_t{0};
   uint64_t tlsEpoch() const { return tls_epoch_.load(std::memory_order_relaxed); }
+  // Whether any connection was ever tapped: until then the preload layer
+  // leaves the process's signal handlers alone.
+  bool startedAnyConnection() const { return started_any_.load(std::memory_order_relaxed); }
   // A call moved bytes the shim could not see (recv with MSG_TRUNC).
   void onUnseen(int fd, Direction direction);
   // Whether `fd` is, or may turn out to be, a tapped connection: false only
@@ -75,6 +78,14 @@ class TapEngine {
   // read from socket `fd` on this thread: the session reading from that
   // BIO (SSL_get_rbio) carries that connection, which runs TLS.
   void onTlsBioFed(const void* bio, int fd);
+  // A session of a TLS library inside the executable (node: its own BIO,
+  // which libuv fills from the socket outside every TLS call) begins a
+  // call right after this thread read `fd`: it consumes those bytes, so it
+  // carries that connection, when the connection began with a TLS
+  // handshake record and no session holds it yet. A binding to a
+  // connection that has ended (an address SSL_free'd and reused, where
+  // SSL_free could not be detoured) is replaced.
+  void onTlsSocketReadConsumed(const void* session, int fd);
   // Whether the session's secrets belong in the key log: false when its
   // connection is one the configuration does not tap.
   bool tlsSessionTapped(const void* session) {
@@ -152,14 +163,24 @@ class TapEngine {
   void establishLocked(TappedConnection* connection);
   TappedConnection* publish(int fd, Origin origin, State state, const ConnectionInfo& info,
                             bool undecided = false);
-  TappedConnection* adopt(int fd);
+  // `moved`: the bytes of the call that adopts it (onData), by which an
+  // attach tells a socket seen from its first byte from one that joined
+  // late (Config::attached).
+  TappedConnection* adopt(int fd, const TcpTotals* moved = nullptr);
+  // Whether an adopted socket moved bytes before the call that adopts it.
+  bool joinedLate(int fd, const TcpTotals* moved);
   // The origin an adopted socket gets: its parent process's, when this is
   // a forked child's copy of a connection the parent tapped.
   Origin inheritedOrigin(int fd, const ConnectionInfo& info) const;
   // Runs `work(connection)` under the connection's lock if `fd` is (or,
   // with `may_adopt`, becomes) a live tapped connection.
   template <typename Work>
-  void withConnection(int fd, bool may_adopt, Work&& work);
+  void withConnection(int fd, bool may_adopt, Work&& work) {
+    withConnection(fd, may_adopt, nullptr, std::forward<Work>(work));
+  }
+  // The same, `moved` being the bytes of the call that may adopt the fd.
+  template <typename Work>
+  void withConnection(int fd, bool may_adopt, const TcpTotals* moved, Work&& work);
   // One fd stopped referring to `connection`; the last one ends it. `fd`
   // is still open (or -1 when it no longer names this socket).
   void detach(int fd, TappedConnection* connection);
@@ -182,6 +203,8 @@ class TapEngine {
 
   ProcessInfo process_;
   bool match_all_ = true;
+  // Built for an attach: adopted sockets joined late (Config::attached).
+  bool attached_ = false;
   std::optional<MatchExpression> match_;
   TapperContext context_;
   // TAP_MAX_BUFFERED_TOTAL_BYTES, shared by every buffered tapper.
@@ -194,6 +217,7 @@ class TapEngine {
   std::atomic<bool> exiting_{false};
   std::atomic<bool> unhooked_tls_seen_{false};
   std::atomic<uint64_t> tls_epoch_{0};
+  std::atomic<bool> started_any_{false};
   std::atomic<uint64_t> fork_generation_{0};
 };
 

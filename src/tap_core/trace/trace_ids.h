@@ -13,7 +13,9 @@ namespace tapshim::core {
 
 class TraceIds {
  public:
-  TraceIds() { reseed(); }
+  // The random half is drawn with the first id, not here: a process that
+  // never traces a connection makes no getrandom call.
+  TraceIds() = default;
   uint64_t next();
   // Draws a new random high half and restarts the counter (fork, or the
   // counter ran out).
@@ -22,7 +24,11 @@ class TraceIds {
   void setHighForTesting(uint32_t high);
 
  private:
+  void seedOnce();
+
   std::atomic<uint64_t> next_{0};
+  std::atomic<bool> seeding_{false};
+  std::atomic<bool> seeded_{false};
 };
 
 }  // namespace tapshim::core

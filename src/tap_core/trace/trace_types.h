@@ -47,6 +47,10 @@ struct ConnectionInfo {
   // Its bytes began as TLS that no hooked TLS call decrypted: the events
   // are TLS records (tapshim extension, binary formats).
   bool undecrypted_tls = false;
+  // Tapping began with the connection already open (an attach): its trace
+  // starts mid-stream, without the handshake (tapshim extension, binary
+  // formats).
+  bool joined_late = false;
 };
 
 // Who wrote a trace: a tapshim extension, in binary formats only.

@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "tools/launcher/attach_command.h"
 #include "tools/launcher/directory_access.h"
 #include "tools/launcher/launcher_options.h"
 #include "tools/launcher/library_locator.h"
+#include "tools/launcher/live_capture.h"
 #include "tools/launcher/program_check.h"
 
 #ifndef TAPSHIM_VERSION
@@ -67,6 +69,11 @@ std::optional<std::string> checkPrefixDirectory(const std::string& prefix) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "attach") == 0) {
+    const InstallLayout layout{TAPSHIM_INSTALL_PREFIX, TAPSHIM_INSTALL_BINDIR,
+                               TAPSHIM_INSTALL_LIBDIR};
+    return runAttach(argc - 1, argv + 1, layout);
+  }
   absl::StatusOr<LauncherOptions> options = parseLauncherCommandLine(argc, argv);
   if (!options.ok()) {
     return fail(std::string(options.status().message()) + " (tapshim --help for usage)");
@@ -109,6 +116,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "tapshim: warning: %s\n", reason->c_str());
     }
   }
+
+  // -w: the launcher stays, to run the capture beside the program.
+  if (options->live_output) return runLiveCapture(*std::move(options), *library, layout);
 
   for (int i = 0; kLauncherVariables[i] != nullptr; ++i) unsetenv(kLauncherVariables[i]);
   for (const auto& [name, value] : environmentFor(*options)) {

@@ -68,11 +68,31 @@ constexpr ValueFlag kValueFlags[] = {
     {"--sink", "", &LauncherOptions::sink},
     {"--library", "", &LauncherOptions::library},
     {"--runs-as", "", &LauncherOptions::runs_as},
+    {"--write", "-w", &LauncherOptions::live_output},
 };
 
 absl::Status checkValues(const LauncherOptions& options) {
-  if (!options.prefix && !options.config) {
-    return absl::InvalidArgumentError("-o PREFIX (or --config FILE) is required");
+  if (options.standby) {
+    // Standby records nothing until `tapshim attach`, which brings where
+    // and what: a destination of the launcher's own would never be used.
+    if (options.prefix || options.live_output || options.config) {
+      return absl::InvalidArgumentError(
+          "--standby cannot be given with -o, -w or --config: `tapshim attach` names them");
+    }
+  }
+  if (options.live_output) {
+    // -w streams into a directory of its own; the prefix is the launcher's.
+    if (options.prefix) {
+      return absl::InvalidArgumentError(
+          "-o cannot be given with -w: the traces go to a private directory, removed at the end");
+    }
+    if (options.live_output->empty()) return absl::InvalidArgumentError("-w: empty file name");
+    if (*options.live_output == "-") {
+      return absl::InvalidArgumentError(
+          "-w -: the program's stdout is its own; name a file or a FIFO (mkfifo)");
+    }
+  } else if (!options.prefix && !options.config && !options.standby) {
+    return absl::InvalidArgumentError("-o PREFIX, --config FILE or -w FILE is required");
   }
   if (options.prefix && options.prefix->empty()) {
     return absl::InvalidArgumentError("-o: empty prefix");
@@ -131,17 +151,26 @@ const char* const kLauncherVariables[] = {
     "TAP_MATCH",
     "TAP_CONFIG",
     "TAP_SINK",
+    "TAP_STANDBY",
     nullptr,
 };
 
 const char kLauncherUsage[] =
     "usage: tapshim -o PREFIX [options] [--] CMD [ARGS...]\n"
     "       tapshim --config FILE [options] [--] CMD [ARGS...]\n"
+    "       tapshim -w FILE [options] [--] CMD [ARGS...]\n"
+    "       tapshim --standby [options] [--] CMD [ARGS...]\n"
+    "       tapshim attach PID [--match EXPR] [--config FILE] [-w FILE] [--duration S]\n"
     "Runs CMD with libtapshim.so preloaded: one trace per TCP connection, written to\n"
     "PREFIX_<trace_id>.<ext>. CMD's exit status, signals and stdio are its own.\n"
     "  -o, --output PREFIX            trace file prefix (TAP_PATH_PREFIX)\n"
+    "  -w, --write FILE               a live pcapng of CMD's connections to FILE (a FIFO works)\n"
+    "                                 instead of trace files: streamed into a private\n"
+    "                                 directory, removed at the end; not with -o\n"
     "  --format F                     proto_binary, proto_binary_length_delimited, proto_text,\n"
     "                                 json_body_as_bytes or json_body_as_string (TAP_FORMAT)\n"
+    "  --standby                      record nothing until `tapshim attach PID` (TAP_STANDBY=1);\n"
+    "                                 not with -o, -w or --config (tapshim attach --help)\n"
     "  --streaming                    streamed segments instead of one trace at close\n"
     "                                 (TAP_STREAMING=1)\n"
     "  --min-streamed-sent-bytes N    batched streaming threshold (TAP_MIN_STREAMED_SENT_BYTES)\n"
@@ -182,6 +211,10 @@ absl::StatusOr<LauncherOptions> parseLauncherCommandLine(int argc, const char* c
     if (arg == "--version") {
       options.version = true;
       return options;
+    }
+    if (arg == "--standby") {
+      options.standby = true;
+      continue;
     }
     if (arg == "--streaming") {
       options.streaming = true;
@@ -234,6 +267,7 @@ std::vector<std::pair<std::string, std::string>> environmentFor(const LauncherOp
     if (value) variables.emplace_back(name, *value);
   };
   add("TAP_PATH_PREFIX", options.prefix);
+  if (options.standby) variables.emplace_back("TAP_STANDBY", "1");
   add("TAP_CONFIG", options.config);
   add("TAP_FORMAT", options.format);
   if (options.streaming) variables.emplace_back("TAP_STREAMING", "1");

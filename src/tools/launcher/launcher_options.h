@@ -21,6 +21,7 @@ struct LauncherOptions {
   std::optional<std::string> prefix;                   // -o/--output: TAP_PATH_PREFIX
   std::optional<std::string> format;                   // --format: TAP_FORMAT
   bool streaming = false;                              // --streaming: TAP_STREAMING=1
+  bool standby = false;                                // --standby: TAP_STANDBY=1
   std::optional<std::string> min_streamed_sent_bytes;  // TAP_MIN_STREAMED_SENT_BYTES
   bool connection_per_event = false;                   // TAP_CONNECTION_PER_EVENT=1
   std::optional<std::string> max_rx_bytes;             // TAP_MAX_BUFFERED_RX_BYTES
@@ -31,6 +32,7 @@ struct LauncherOptions {
   std::optional<std::string> sink;                     // TAP_SINK
   std::optional<std::string> library;                  // --library: the shim to preload
   std::optional<std::string> runs_as;                  // --runs-as: whose access to check
+  std::optional<std::string> live_output;              // -w/--write: a live pcapng (live_capture.h)
   std::vector<std::string> command;                    // CMD ARGS...
 };
 

@@ -1,6 +1,9 @@
 #include "tools/tap2pcap/command_line.h"
 
+#include <sys/stat.h>
+
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace tapshim::tap2pcap {
@@ -8,11 +11,18 @@ namespace tapshim::tap2pcap {
 const char kUsage[] =
     "usage: tap2pcap [--envoy-compat] [--old-connection-numbering] IN OUT\n"
     "       tap2pcap [--envoy-compat] [--old-connection-numbering] -o OUT IN...\n"
+    "       tap2pcap --follow [--duration SECONDS] -o OUT INPUT...\n"
     "Converts Envoy socket tap traces (.pb, .pb_length_delimited, .pb_text, .json;\n"
     "buffered or streamed) into one capture, OUT.pcapng (default) or OUT.pcap.\n"
     "  --envoy-compat              packets exactly as Envoy's tap2pcap makes them\n"
     "  --old-connection-numbering  binary traces use Connection fields 2/3 (Envoy <= 1.27)\n"
-    "  -o OUT                      the capture to write; every other argument is an input\n";
+    "  -o OUT                      the capture to write; every other argument is an input\n"
+    "  --follow                    a live capture: follows the INPUTs (trace files, or\n"
+    "                              directories whose trace files, now or later, are read)\n"
+    "                              while they grow, and writes each event's packets to OUT\n"
+    "                              (a file, a FIFO, or - for stdout) at once, until SIGINT\n"
+    "                              or SIGTERM\n"
+    "  --duration SECONDS          with --follow: stop after this long\n";
 
 absl::StatusOr<CaptureFormat> captureFormatForPath(std::string_view path) {
   const size_t slash = path.rfind('/');
@@ -42,6 +52,23 @@ absl::StatusOr<Options> parseCommandLine(int argc, const char* const* argv) {
       options.envoy_compat = true;
     } else if (arg == "--old-connection-numbering") {
       options.old_connection_numbering = true;
+    } else if (arg == "--follow") {
+      options.follow = true;
+    } else if (arg == "--duration" || arg.substr(0, 11) == "--duration=") {
+      std::string value;
+      if (arg == "--duration") {
+        if (i + 1 >= argc)
+          return absl::InvalidArgumentError("--duration needs a number of seconds");
+        value = argv[++i];
+      } else {
+        value = std::string(arg.substr(11));
+      }
+      double seconds = 0;
+      if (!absl::SimpleAtod(value, &seconds) || !(seconds > 0) || seconds > 1e9) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--duration: '", value, "' is not a positive number of seconds"));
+      }
+      options.duration_seconds = seconds;
     } else if (arg == "-h" || arg == "--help") {
       options.help = true;
       return options;
@@ -59,6 +86,12 @@ absl::StatusOr<Options> parseCommandLine(int argc, const char* const* argv) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag ", std::string(arg)));
     }
   }
+  if (options.duration_seconds > 0 && !options.follow) {
+    return absl::InvalidArgumentError("--duration goes with --follow");
+  }
+  if (options.follow && !have_output_flag) {
+    return absl::InvalidArgumentError("--follow needs -o OUT (a file, a FIFO, or - for stdout)");
+  }
   if (have_output_flag) {
     if (positional.empty()) return absl::InvalidArgumentError("no input trace given");
     options.inputs = std::move(positional);
@@ -71,6 +104,13 @@ absl::StatusOr<Options> parseCommandLine(int argc, const char* const* argv) {
   }
   if (options.output.empty()) return absl::InvalidArgumentError("empty output file name");
   absl::StatusOr<CaptureFormat> format = captureFormatForPath(options.output);
+  // A live capture may go to a FIFO or a device, whose name says nothing
+  // of a format: pcapng.
+  struct stat info;
+  if (!format.ok() && options.follow && stat(options.output.c_str(), &info) == 0 &&
+      !S_ISREG(info.st_mode)) {
+    format = CaptureFormat::kPcapng;
+  }
   if (!format.ok()) return format.status();
   options.output_format = *format;
   return options;

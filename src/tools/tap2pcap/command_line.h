@@ -1,6 +1,7 @@
 // tap2pcap's command line:
 //   tap2pcap [--envoy-compat] [--old-connection-numbering] IN OUT
 //   tap2pcap [--envoy-compat] [--old-connection-numbering] -o OUT IN...
+//   tap2pcap --follow [--duration SECONDS] -o OUT INPUT...
 // Flags are spelled with dashes; "--" ends them.
 #pragma once
 
@@ -17,6 +18,11 @@ struct Options {
   bool envoy_compat = false;
   bool old_connection_numbering = false;
   bool help = false;
+  // --follow: a live capture of traces while they are written (INPUT may
+  // be a directory; OUT a file, a FIFO or "-" for stdout).
+  bool follow = false;
+  // --duration: how long to follow, in seconds; 0 for until a signal.
+  double duration_seconds = 0;
   std::vector<std::string> inputs;
   std::string output;
   CaptureFormat output_format = CaptureFormat::kPcapng;

@@ -9,7 +9,10 @@
 
 namespace tapshim::tap2pcap {
 
+// @param live the trace is still being written (tap2pcap --follow): its
+//        counts and truncation are not known yet, and are left out (each
+//        cut is still marked on its own packet).
 std::string connectionComment(const TraceSummary& trace, const std::string& input_path,
-                              const ConversationEndpoints& endpoints);
+                              const ConversationEndpoints& endpoints, bool live = false);
 
 }  // namespace tapshim::tap2pcap

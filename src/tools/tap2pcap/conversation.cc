@@ -8,11 +8,12 @@ namespace tapshim::tap2pcap {
 std::unique_ptr<Conversation> makeConversation(PacketStyle style,
                                                const ConversationEndpoints& endpoints,
                                                std::string connection_comment,
-                                               CaptureWriter* writer) {
+                                               CaptureWriter* writer, ConversationStart start) {
   if (style == PacketStyle::kEnvoyCompat) {
     return std::make_unique<EnvoyCompatConversation>(endpoints, writer);
   }
-  return std::make_unique<TcpConversation>(endpoints, std::move(connection_comment), writer);
+  return std::make_unique<TcpConversation>(endpoints, std::move(connection_comment), writer,
+                                           start == ConversationStart::kJoinedLate);
 }
 
 }  // namespace tapshim::tap2pcap

@@ -23,11 +23,14 @@ class Conversation {
 
 enum class PacketStyle { kTcp, kEnvoyCompat };
 
+// How the conversation begins: with a handshake, or (a trace that joined
+// the connection late, tapshim_process.joined_late) with its first data.
+enum class ConversationStart { kHandshake, kJoinedLate };
+
 // @param connection_comment goes on the conversation's first packet
 //        (pcapng only; the Envoy style writes no comments).
-std::unique_ptr<Conversation> makeConversation(PacketStyle style,
-                                               const ConversationEndpoints& endpoints,
-                                               std::string connection_comment,
-                                               CaptureWriter* writer);
+std::unique_ptr<Conversation> makeConversation(
+    PacketStyle style, const ConversationEndpoints& endpoints, std::string connection_comment,
+    CaptureWriter* writer, ConversationStart start = ConversationStart::kHandshake);
 
 }  // namespace tapshim::tap2pcap

@@ -136,7 +136,8 @@ class Merger {
     OpenTrace& open = open_[order];
     open.trace = trace_index;
     open.conversation = makeConversation(
-        style, endpoints, connectionComment(trace, inputs_[trace.input].path, endpoints), writer_);
+        style, endpoints, connectionComment(trace, inputs_[trace.input].path, endpoints), writer_,
+        trace.joined_late ? ConversationStart::kJoinedLate : ConversationStart::kHandshake);
     open.cursor =
         std::make_unique<TraceCursor>(trace, inputs_[trace.input].format, numbering(), source_);
     open.last_time_ns = trace.first_ns;

@@ -9,6 +9,7 @@
 
 #include "tools/tap2pcap/command_line.h"
 #include "tools/tap2pcap/converter.h"
+#include "tools/tap2pcap/live_converter.h"
 #include "tools/tap2pcap/progress.h"
 
 int main(int argc, char** argv) {
@@ -23,6 +24,14 @@ int main(int argc, char** argv) {
   }
   if (options->help) {
     std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (options->follow) {
+    absl::Status status = follow(*options);
+    if (!status.ok()) {
+      std::fprintf(stderr, "tap2pcap: %s\n", std::string(status.message()).c_str());
+      return 1;
+    }
     return 0;
   }
   Progress progress(isatty(STDERR_FILENO) != 0);

@@ -36,8 +36,10 @@ void appendComment(std::string* comments, std::string_view comment) {
 }  // namespace
 
 TcpConversation::TcpConversation(const ConversationEndpoints& endpoints,
-                                 std::string connection_comment, CaptureWriter* writer)
+                                 std::string connection_comment, CaptureWriter* writer,
+                                 bool joined_late)
     : local_is_client_(endpoints.local_is_client),
+      joined_late_(joined_late),
       pending_comment_(std::move(connection_comment)),
       writer_(writer) {
   local_.endpoint = endpoints.local;
@@ -75,6 +77,7 @@ void TcpConversation::send(Side& from, const Side& to, uint8_t flags, std::strin
 
 void TcpConversation::open(int64_t time_ns) {
   opened_ = true;
+  if (joined_late_) return;  // the handshake happened before the trace began
   Side& client = local_is_client_ ? local_ : remote_;
   Side& server = local_is_client_ ? remote_ : local_;
   const bool ipv6 = local_.endpoint.ipv6;

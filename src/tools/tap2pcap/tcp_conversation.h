@@ -9,6 +9,10 @@
 //  - sequence numbers that count recorded bytes only: a truncated event
 //    or a gap is a comment on the next packet, never a hole in the stream;
 //  - FIN from local, FIN from remote and the last ACK at the end.
+// A trace that joined its connection late (tapping began with it open) has
+// no handshake: its first packet is its first data, and Wireshark, seeing
+// no SYN, still follows and reassembles the stream from there (it then
+// knows no window scale, and so never judges a window full).
 #pragma once
 
 #include <string>
@@ -21,7 +25,7 @@ namespace tapshim::tap2pcap {
 class TcpConversation : public Conversation {
  public:
   TcpConversation(const ConversationEndpoints& endpoints, std::string connection_comment,
-                  CaptureWriter* writer);
+                  CaptureWriter* writer, bool joined_late = false);
 
   // Conversation
   void onEvent(const TapEvent& event) override;
@@ -47,6 +51,7 @@ class TcpConversation : public Conversation {
   Side local_;
   Side remote_;
   bool local_is_client_;
+  const bool joined_late_;
   std::string pending_comment_;
   CaptureWriter* const writer_;
   bool opened_ = false;

@@ -15,6 +15,7 @@ void learnProcess(const envoy::data::tap::v3::TapshimProcess& process, TraceSumm
   summary->pid = process.pid();
   summary->process_name = process.name();
   summary->undecrypted_tls = summary->undecrypted_tls || process.undecrypted_tls();
+  summary->joined_late = summary->joined_late || process.joined_late();
   using Origin = envoy::data::tap::v3::TapshimProcess;
   if (process.connection_origin() == Origin::OUTBOUND) summary->local_is_client = true;
   if (process.connection_origin() == Origin::INBOUND) summary->local_is_client = false;
@@ -49,34 +50,40 @@ void summarizeEvent(const TapEvent& event, TraceSummary* summary) {
   if (event.truncated) ++summary->truncated_events;
 }
 
+void learnFromRecord(const TraceWrapper& wrapper, TraceSummary* summary) {
+  if (wrapper.has_socket_buffered_trace()) {
+    const auto& trace = wrapper.socket_buffered_trace();
+    summary->trace_id = trace.trace_id();
+    if (trace.has_connection()) learnConnection(trace.connection(), summary);
+    summary->read_truncated = summary->read_truncated || trace.read_truncated();
+    summary->write_truncated = summary->write_truncated || trace.write_truncated();
+    if (trace.has_tapshim_process()) learnProcess(trace.tapshim_process(), summary);
+    return;
+  }
+  const auto& segment = wrapper.socket_streamed_trace_segment();
+  summary->trace_id = segment.trace_id();
+  summary->streamed = true;
+  if (segment.has_connection()) learnConnection(segment.connection(), summary);
+  if (segment.has_tapshim_process()) learnProcess(segment.tapshim_process(), summary);
+  auto learnFromEvent = [summary](const envoy::data::tap::v3::SocketEvent& event) {
+    if (event.has_connection()) learnConnection(event.connection(), summary);
+  };
+  if (segment.has_event()) learnFromEvent(segment.event());
+  for (const auto& event : segment.events().events()) learnFromEvent(event);
+}
+
 void TraceIndex::addRecord(size_t input, const TraceWrapper& wrapper,
                            const RecordLocation& location,
                            std::unordered_map<uint64_t, size_t>* streamed_traces) {
   TraceSummary* summary = nullptr;
   if (wrapper.has_socket_buffered_trace()) {
-    const auto& trace = wrapper.socket_buffered_trace();
     summary = &traces_.emplace_back();
-    summary->trace_id = trace.trace_id();
-    if (trace.has_connection()) learnConnection(trace.connection(), summary);
-    summary->read_truncated = trace.read_truncated();
-    summary->write_truncated = trace.write_truncated();
-    if (trace.has_tapshim_process()) learnProcess(trace.tapshim_process(), summary);
   } else {
-    const auto& segment = wrapper.socket_streamed_trace_segment();
-    auto [it, added] = streamed_traces->try_emplace(segment.trace_id(), traces_.size());
-    if (added) {
-      traces_.emplace_back().trace_id = segment.trace_id();
-      traces_.back().streamed = true;
-    }
+    auto [it, added] = streamed_traces->try_emplace(traceIdOf(wrapper), traces_.size());
+    if (added) traces_.emplace_back();
     summary = &traces_[it->second];
-    if (segment.has_connection()) learnConnection(segment.connection(), summary);
-    if (segment.has_tapshim_process()) learnProcess(segment.tapshim_process(), summary);
-    auto learnFromEvent = [summary](const envoy::data::tap::v3::SocketEvent& event) {
-      if (event.has_connection()) learnConnection(event.connection(), summary);
-    };
-    if (segment.has_event()) learnFromEvent(segment.event());
-    for (const auto& event : segment.events().events()) learnFromEvent(event);
   }
+  learnFromRecord(wrapper, summary);
   summary->input = input;
   summary->records.push_back(location);
   for (const TapEvent& event : eventsOf(wrapper)) summarizeEvent(event, summary);

@@ -52,4 +52,10 @@ class TraceIndex {
 // Adds what one event tells about its trace to *summary. Exposed for tests.
 void summarizeEvent(const TapEvent& event, TraceSummary* summary);
 
+// Adds what one record (a buffered trace or a streamed segment) tells about
+// its trace besides its events: trace id, addresses, process, truncation
+// flags. Addresses already known are kept. Shared with the live readers
+// (trace_follower.h), which learn a trace record by record.
+void learnFromRecord(const envoy::data::tap::v3::TraceWrapper& wrapper, TraceSummary* summary);
+
 }  // namespace tapshim::tap2pcap

@@ -41,6 +41,9 @@ struct TraceSummary {
   std::optional<uint32_t> pid;
   std::string process_name;
   bool undecrypted_tls = false;  // tapshim: TLS records no hooked call decrypted
+  // tapshim: tapping began with the connection already open (a later
+  // `tapshim attach`), so the trace starts mid-stream without a handshake.
+  bool joined_late = false;
   // Which side opened the connection, when the trace says (tapshim's
   // extension); otherwise the higher port is taken for the client's.
   std::optional<bool> local_is_client;

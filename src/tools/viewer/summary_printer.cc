@@ -193,6 +193,7 @@ void printText(const TraceView& trace, bool with_events, std::FILE* out) {
                   directionText("received", trace.received), "  ");
   if (trace.closed_events > 0) absl::StrAppend(&line, "closed  ");
   if (trace.undecrypted_tls) absl::StrAppend(&line, "TLS-not-decrypted  ");
+  if (trace.joined_late) absl::StrAppend(&line, "joined-late  ");
   absl::StrAppend(&line, trace.has_time ? formatDuration(trace.last_ns - trace.first_ns) : "-",
                   "  ", trace.streamed ? "streamed" : "buffered", "  ", trace.file, "\n");
   std::fputs(line.c_str(), out);
@@ -233,6 +234,7 @@ void printJson(const TraceView& trace, bool with_events, std::FILE* out) {
     absl::StrAppend(&line, ",\"process\":", jsonString(trace.process_name));
   }
   if (trace.undecrypted_tls) absl::StrAppend(&line, ",\"undecrypted_tls\":true");
+  if (trace.joined_late) absl::StrAppend(&line, ",\"joined_late\":true");
   absl::StrAppend(&line, ",\"sent\":", directionJson(trace.sent),
                   ",\"received\":", directionJson(trace.received),
                   ",\"closed_events\":", trace.closed_events);

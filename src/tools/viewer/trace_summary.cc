@@ -86,6 +86,7 @@ void processOf(const envoy::data::tap::v3::TapshimProcess& process, TraceView* t
   trace->pid = process.pid();
   trace->process_name = process.name();
   trace->undecrypted_tls = trace->undecrypted_tls || process.undecrypted_tls();
+  trace->joined_late = trace->joined_late || process.joined_late();
 }
 
 }  // namespace

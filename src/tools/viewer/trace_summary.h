@@ -50,6 +50,7 @@ struct TraceView {
   std::optional<uint32_t> pid;
   std::string process_name;
   bool undecrypted_tls = false;  // TLS records no hooked call decrypted
+  bool joined_late = false;      // tapping began with the connection open
   DirectionView sent;            // write events: local -> remote
   DirectionView received;        // read events: remote -> local
   uint64_t closed_events = 0;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/viewer/follow_view.h"
 #include "tools/viewer/summary_printer.h"
 #include "tools/viewer/trace_summary.h"
 #include "tools/viewer/viewer_options.h"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     std::printf("tapshim-view %s\n", TAPSHIM_VERSION);
     return 0;
   }
+  if (options->follow) return followTraces(*options);
   bool failed = false;
   TraceCollector collector(options->events);
   size_t input = 0;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tools/trace_reader/trace_format.h"
 
@@ -16,6 +17,7 @@ namespace tapshim::view {
 
 const char kViewerUsage[] =
     "usage: tapshim-view [--events] [--json] FILE|DIR...\n"
+    "       tapshim-view --follow [--duration SECONDS] FILE|DIR...\n"
     "Summarises tapshim (and Envoy socket tap) traces: one line per connection, sorted by\n"
     "its first event: trace id, local → remote address, process[pid], bytes and events sent\n"
     "and received (with truncation: events cut at the limits, and gaps), whether it was\n"
@@ -26,6 +28,12 @@ const char kViewerUsage[] =
     "               truncated, end_stream, seq (streamed), and the start of the data\n"
     "  --json       one JSON object per connection and line instead (with --events, an\n"
     "               \"events\" array in it)\n"
+    "  --follow     live: one line per event as the traces are written (time, local →\n"
+    "               remote for a write or ← for a read, process[pid], bytes, flags, the\n"
+    "               start of the data), from the files and every trace file that appears\n"
+    "               in the directories, until SIGINT or SIGTERM\n"
+    "  --duration SECONDS\n"
+    "               with --follow: stop after this long\n"
     "  -h, --help   this text\n"
     "  --version    the version\n"
     "A file that is not a trace is named on stderr; the others are still shown, and the\n"
@@ -44,6 +52,22 @@ absl::StatusOr<ViewerOptions> parseViewerCommandLine(int argc, const char* const
       options.events = true;
     } else if (arg == "--json") {
       options.json = true;
+    } else if (arg == "--follow") {
+      options.follow = true;
+    } else if (arg == "--duration" || arg.substr(0, 11) == "--duration=") {
+      std::string value;
+      if (arg == "--duration") {
+        if (i + 1 >= argc)
+          return absl::InvalidArgumentError("--duration needs a number of seconds");
+        value = argv[++i];
+      } else {
+        value = std::string(arg.substr(11));
+      }
+      if (!absl::SimpleAtod(value, &options.duration_seconds) || !(options.duration_seconds > 0) ||
+          options.duration_seconds > 1e9) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--duration: '", value, "' is not a positive number of seconds"));
+      }
     } else if (arg == "-h" || arg == "--help") {
       options.help = true;
       return options;
@@ -55,6 +79,13 @@ absl::StatusOr<ViewerOptions> parseViewerCommandLine(int argc, const char* const
     }
   }
   if (options.inputs.empty()) return absl::InvalidArgumentError("no trace file given");
+  if (options.duration_seconds > 0 && !options.follow) {
+    return absl::InvalidArgumentError("--duration goes with --follow");
+  }
+  if (options.follow && (options.events || options.json)) {
+    return absl::InvalidArgumentError(
+        "--follow prints events as text; it takes no --events or --json");
+  }
   return options;
 }
 

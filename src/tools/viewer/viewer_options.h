@@ -1,5 +1,6 @@
 // tapshim-view's command line:
 //   tapshim-view [--events] [--json] FILE|DIR...
+//   tapshim-view --follow [--duration SECONDS] FILE|DIR...
 // Flags are spelled with dashes; "--" ends them.
 #pragma once
 
@@ -15,6 +16,9 @@ struct ViewerOptions {
   bool json = false;
   bool help = false;
   bool version = false;
+  // --follow: one line per event while the traces are written.
+  bool follow = false;
+  double duration_seconds = 0;  // --duration; 0: until a signal
   std::vector<std::string> inputs;
 };
 

@@ -12,7 +12,11 @@ Asserts that the preload library
      no object of the tap core imports a hooked name, and the library has
      no PLT/GOT relocation against one of its own hooks,
   4. imports nothing but glibc symbols (libstdc++ and libgcc are static),
-  5. loads under LD_BIND_NOW=1, inert and active.
+  5. loads under LD_BIND_NOW=1, inert and active,
+  6. carries none of libstdc++'s exception runtime (unwinder, exception
+     allocation and its emergency pool, the demangler), which every process
+     would pay for at load: a function-local static with a guard, or
+     libstdc++'s operator new, would pull it back in.
 """
 import os
 import re
@@ -80,6 +84,17 @@ class SymbolHygieneTest(unittest.TestCase):
             if kind == "w":
                 continue  # weak and optional (libitm's TM clones, gmon): may stay unresolved
             self.assertRegex(name, r"@GLIBC_", f"imports {name} from outside glibc")
+
+    def test_no_exception_runtime(self):
+        defined = {line.split()[-1] for line in run("nm", "--defined-only", LIB).splitlines()
+                   if len(line.split()) >= 3}
+        runtime = sorted(name for name in defined
+                         if name.startswith(("_Unwind_", "__cxa_allocate_exception", "__cxa_throw",
+                                             "__cxa_demangle", "__cxa_guard_acquire",
+                                             "__gxx_personality")))
+        self.assertEqual(runtime, [], "libstdc++'s exception runtime is linked in")
+        self.assertIn("operator new", run("nm", "-C", "--defined-only", LIB),
+                      "nm reads no symbol table: the check above proves nothing")
 
     def test_loads_under_bind_now(self):
         with tempfile.TemporaryDirectory() as directory:

@@ -43,6 +43,22 @@ TEST(ConfigTest, UnsetPrefixIgnoresEveryOtherVariableEvenWrongOnes) {
   EXPECT_THAT(result.error, IsEmpty());
 }
 
+// Standby records nothing until an attach names the place: no prefix of
+// its own, and the other variables are checked now (they are the attach's
+// defaults).
+TEST(ConfigTest, StandbyNeedsNoPrefixAndRefusesOne) {
+  const ConfigResult standby = parse({{"TAP_STANDBY", "1"}, {"XDG_RUNTIME_DIR", "/run/user/1000"}});
+  EXPECT_THAT(standby.error, IsEmpty());
+  EXPECT_TRUE(standby.config.enabled);
+  EXPECT_TRUE(standby.config.standby);
+  EXPECT_THAT(standby.config.path_prefix, IsEmpty());
+  EXPECT_EQ(standby.config.runtime_dir, "/run/user/1000");
+  EXPECT_FALSE(parse({{"TAP_STANDBY", "0"}}).config.enabled);
+  expectRefused(parse({{"TAP_STANDBY", "maybe"}}), "TAP_STANDBY");
+  expectRefused(parse({{"TAP_STANDBY", "1"}, {"TAP_PATH_PREFIX", "/tmp/t"}}), "TAP_PATH_PREFIX");
+  expectRefused(parse({{"TAP_STANDBY", "1"}, {"TAP_FORMAT", "yaml"}}), "TAP_FORMAT");
+}
+
 TEST(ConfigTest, EmptyPrefixIsAnError) {
   expectRefused(parse({{"TAP_PATH_PREFIX", ""}}), "TAP_PATH_PREFIX");
 }
@@ -209,6 +225,17 @@ TEST(ConfigTest, FlagsTakeOnlyYesOrNoWords) {
     expectRefused(parseWith("TAP_CONNECTION_PER_EVENT", value), "TAP_CONNECTION_PER_EVENT");
   }
   expectRefused(parseWith("TAP_MIN_STREAMED_SENT_BYTES", "-5"), "TAP_MIN_STREAMED_SENT_BYTES");
+}
+
+TEST(ConfigTest, PatchIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(parse({{"TAP_PATH_PREFIX", "p"}}).config.patch);
+  EXPECT_TRUE(parseWith("TAP_PATCH", "yes").config.patch);
+  for (const char* value : {"0", "false", "no"}) {
+    const ConfigResult result = parseWith("TAP_PATCH", value);
+    EXPECT_THAT(result.error, IsEmpty()) << value;
+    EXPECT_FALSE(result.config.patch) << value;
+  }
+  expectRefused(parseWith("TAP_PATCH", "off"), "TAP_PATCH");
 }
 
 TEST(ConfigTest, MatchExpressionIsParsedOrRefusedNamingTapMatch) {

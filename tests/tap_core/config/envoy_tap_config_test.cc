@@ -327,10 +327,27 @@ TEST(EnvoyTapConfigTest, AdminGrpcAndCustomSinksAreErrors) {
   expectError(tapConfig(kAny, "  sinks:\n  - custom_sink: {name: udp}\n"),
               "5: output_config.sinks[0].custom_sink: custom sinks are not supported");
   expectError(R"(common_config:
-  admin_config:
-    config_id: test
+  admin_config: {}
 )",
-              "2: common_config.admin_config: is not supported: tapshim has no admin endpoint");
+              "2: common_config.admin_config: missing config_id");
+  expectError(R"(common_config:
+  admin_config: {config_id: x, other: 1}
+)",
+              "2: common_config.admin_config.other");
+}
+
+// admin_config is Envoy's "wait for a tap request": tapshim's standby.
+TEST(EnvoyTapConfigTest, AdminConfigMeansStandby) {
+  std::string error;
+  std::optional<EnvoyTapSettings> settings = parseEnvoyTapConfig(R"(common_config:
+  admin_config:
+    config_id: live
+)",
+                                                                 &error);
+  ASSERT_TRUE(settings.has_value()) << error;
+  EXPECT_TRUE(settings->standby);
+  EXPECT_EQ(settings->admin_config_id, "live");
+  EXPECT_TRUE(settings->path_prefix.empty());
 }
 
 TEST(EnvoyTapConfigTest, SinkCountErrors) {

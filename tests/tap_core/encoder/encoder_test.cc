@@ -47,7 +47,8 @@ TEST(ProtoBinaryEncoderTest, RandomTracesCoverTheEdgeCases) {
   std::mt19937_64 random(kSeed);
   bool id_zero = false, id_max = false, empty_data = false, negative_time = false,
        zero_time = false, ipv6 = false, pipe = false, unknown = false, port_zero = false,
-       process = false, no_process = false, truncated = false, end_stream = false;
+       process = false, no_process = false, truncated = false, end_stream = false,
+       joined_late = false;
   for (int i = 0; i < kRandomCases; ++i) {
     const TraceSpec trace = randomTrace(random);
     id_zero |= trace.trace_id == 0;
@@ -56,6 +57,7 @@ TEST(ProtoBinaryEncoderTest, RandomTracesCoverTheEdgeCases) {
     no_process |= !trace.process.has_value();
     truncated |= trace.read_truncated || trace.write_truncated;
     if (trace.connection) {
+      joined_late |= trace.process.has_value() && trace.connection->joined_late;
       for (const Address* address : {&trace.connection->local, &trace.connection->remote}) {
         ipv6 |= address->kind == Address::Kind::kIp &&
                 address->textView().find(':') != std::string::npos;
@@ -73,7 +75,8 @@ TEST(ProtoBinaryEncoderTest, RandomTracesCoverTheEdgeCases) {
     }
   }
   EXPECT_TRUE(id_zero && id_max && empty_data && negative_time && zero_time && ipv6 && pipe &&
-              unknown && port_zero && process && no_process && truncated && end_stream);
+              unknown && port_zero && process && no_process && truncated && end_stream &&
+              joined_late);
 }
 
 // The writer reads nested sizes back from a SizeTape the counting pass

@@ -127,6 +127,7 @@ TraceSpec randomTrace(std::mt19937_64& random) {
     connection.remote = randomAddress(random);
     connection.origin = static_cast<core::ConnectionInfo::Origin>(random() % 3);
     connection.undecrypted_tls = chance(random, 0.3);
+    connection.joined_late = chance(random, 0.3);
     trace.connection = connection;
   }
   const size_t count = random() % 9;
@@ -237,6 +238,7 @@ envoy::data::tap::v3::TraceWrapper toProto(const TraceSpec& trace) {
           static_cast<envoy::data::tap::v3::TapshimProcess::ConnectionOrigin>(
               trace.connection->origin));
       process->set_undecrypted_tls(trace.connection->undecrypted_tls);
+      process->set_joined_late(trace.connection->joined_late);
     }
   }
   return wrapper;

@@ -48,5 +48,35 @@ TEST(CommandLineTest, Mistakes) {
   EXPECT_FALSE(parse({"a.pb", "b.txt"}).ok());
 }
 
+TEST(CommandLineTest, FollowTakesInputsOutputAndDuration) {
+  auto options = parse({"--follow", "/tmp/tap", "a.pb", "-o", "-", "--duration", "2.5"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->follow);
+  EXPECT_EQ(options->inputs, (std::vector<std::string>{"/tmp/tap", "a.pb"}));
+  EXPECT_EQ(options->output, "-");
+  EXPECT_EQ(options->output_format, CaptureFormat::kPcapng);
+  EXPECT_DOUBLE_EQ(options->duration_seconds, 2.5);
+  auto equals = parse({"--follow", "--duration=1", "d", "-o", "x.pcap"});
+  ASSERT_TRUE(equals.ok());
+  EXPECT_DOUBLE_EQ(equals->duration_seconds, 1);
+  EXPECT_EQ(equals->output_format, CaptureFormat::kPcap);
+  auto forever = parse({"--follow", "d", "-o", "-"});
+  ASSERT_TRUE(forever.ok());
+  EXPECT_EQ(forever->duration_seconds, 0);
+}
+
+TEST(CommandLineTest, FollowMistakes) {
+  EXPECT_EQ(parse({"--follow", "d"}).status().message(),
+            "--follow needs -o OUT (a file, a FIFO, or - for stdout)");
+  EXPECT_EQ(parse({"--duration", "3", "a.pb", "b.pcapng"}).status().message(),
+            "--duration goes with --follow");
+  for (const char* bad : {"0", "-1", "x", "nan", ""}) {
+    EXPECT_FALSE(parse({"--follow", "d", "-o", "-", "--duration", bad}).ok()) << bad;
+  }
+  EXPECT_FALSE(parse({"--follow", "d", "-o", "-", "--duration"}).ok());
+  // A regular file's name must still say its format.
+  EXPECT_FALSE(parse({"--follow", "d", "-o", "capture.txt"}).ok());
+}
+
 }  // namespace
 }  // namespace tapshim::tap2pcap

@@ -343,6 +343,30 @@ int main(int argc, char** argv) {
            expectFrom(server_view, "127.0.0.1:8080", "")});
   addCase("no_events", {"empty.pb"}, {expectFrom({}, "127.0.0.1:45001", "127.0.0.1:8080")});
 
+  // Joined late (tapshim attach): no handshake, the first packet is data;
+  // buffered, and streamed with the process on the connection's segment.
+  // 200 kB each way: more than a window without scaling, which Wireshark
+  // must not judge full (no SYN tells it the scale).
+  std::vector<SocketEvent> late = {writeEvent(kBase + 9000 * kMs, pattern(200000, 21)),
+                                   readEvent(kBase + 9001 * kMs, pattern(200000, 22)),
+                                   closedEvent(kBase + 9002 * kMs)};
+  TraceWrapper late_buffered = buffered(15, &client4, &server4, late);
+  auto* late_process = late_buffered.mutable_socket_buffered_trace()->mutable_tapshim_process();
+  late_process->set_pid(4343);
+  late_process->set_name("late");
+  late_process->set_connection_origin(envoy::data::tap::v3::TapshimProcess::OUTBOUND);
+  late_process->set_joined_late(true);
+  writeFile("joined_late.pb", encodeTraces({late_buffered}, TraceFormat::kProtoBinary));
+  addCase("joined_late", {"joined_late.pb"},
+          {expectFrom(late, "127.0.0.1:45000", "127.0.0.1:8080")});
+  std::vector<TraceWrapper> late_streamed = streamed(16, &client4, &server4, late, false);
+  *late_streamed[0].mutable_socket_streamed_trace_segment()->mutable_tapshim_process() =
+      *late_process;
+  writeFile("joined_late_streamed.pb_length_delimited",
+            encodeTraces(late_streamed, TraceFormat::kProtoLengthDelimited));
+  addCase("joined_late_streamed", {"joined_late_streamed.pb_length_delimited"},
+          {expectFrom(late, "127.0.0.1:45000", "127.0.0.1:8080")});
+
   printManifest();
   return 0;
 }

@@ -136,6 +136,26 @@ TEST(TcpConversationTest, NoEventsStillOpensAndCloses) {
   EXPECT_EQ(writer.packets[5].time_ns, 7);
 }
 
+TEST(TcpConversationTest, JoinedLateStartsWithDataAndNoHandshake) {
+  RecordingWriter writer;
+  TcpConversation conversation(endpoints("10.0.0.1", 40000, "10.0.0.2", 80), "late", &writer,
+                               /*joined_late=*/true);
+  conversation.onEvent(event(kRead, 100, "mid-stream"));
+  conversation.onEvent(event(kWrite, 200, "answer"));
+  conversation.finish(300);
+  const auto& p = writer.packets;
+  ASSERT_EQ(p.size(), 2u * 2 + 3);
+  for (const auto& packet : p) EXPECT_EQ(packet.flags & kSyn, 0) << packet.seq;
+  // The first packet is the first data, and carries the comment.
+  EXPECT_EQ(p[0].payload, "mid-stream");
+  EXPECT_EQ(p[0].source_port, 80);
+  EXPECT_EQ(p[0].comment, "late");
+  EXPECT_EQ(p[1].ack, p[0].seq + 10);
+  EXPECT_EQ(p[2].payload, "answer");
+  EXPECT_EQ(p[2].ack, p[0].seq + 10);
+  EXPECT_EQ(p[4].flags, kFin | kAck);
+}
+
 TEST(EnvoyCompatConversationTest, AckOnlyPerDirectionSequenceFromZero) {
   RecordingWriter writer;
   EnvoyCompatConversation conversation(endpoints("127.0.0.1", 10000, "127.0.0.1", 53288), &writer);

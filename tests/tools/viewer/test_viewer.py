@@ -5,12 +5,17 @@ the viewer prints must equal what libprotobuf decodes from the same files
 (trace_to_json, through tapshim_testlib)."""
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import threading
+import time
 import unittest
 
-from cli_testlib import PLAN_CLIENT, require_tools, timestamp_ns, view
+from cli_testlib import PLAN_CLIENT, VIEW, require_tools, timestamp_ns, view
 from servers import PYTHON, EchoServer
 from tapshim_testlib import decode, require_artefacts, shim_env, trace_paths
 
@@ -232,6 +237,111 @@ class ViewerTest(unittest.TestCase):
         done = view("--help")
         self.assertEqual(done.returncode, 0)
         self.assertTrue(done.stdout.startswith(b"usage: tapshim-view [--events] [--json] FILE"))
+
+    def test_follow_prints_every_event_of_every_format(self):
+        """--follow on files already written: one line per event, in each
+        file's order, with the decoded size and preview."""
+        done = view("--follow", "--duration", "0.5", *self.files)
+        self.assertEqual((done.returncode, done.stderr), (0, b""))
+        lines = done.stdout.decode().splitlines()
+        expected = []
+        for path in self.files:
+            for trace in decode([path]):
+                first = True
+                for event in trace.events:
+                    local = trace.local
+                    expected.append((event, local, first))
+                    first = False
+        self.assertEqual(len(lines), len(expected))
+        for line, (event, local, _) in zip(lines, expected):
+            self.assertRegex(line, r"^\d\d:\d\d:\d\d\.\d{6}  ")
+            arrow = " ← " if event.kind == "read" else " → "
+            self.assertIn(arrow, line)
+            if event.kind == "closed":
+                self.assertIn("  closed", line)
+                continue
+            self.assertIn(f"  {'read ' if event.kind == 'read' else 'write'}  {len(event.data)} B", line)
+            if event.truncated:
+                self.assertIn("  gap" if not event.data else "  truncated", line)
+            if event.data[:10].isalnum():
+                self.assertIn('"' + event.data[:10].decode(), line)
+
+    def test_follow_live(self):
+        """A streamed client's events show while it runs, one flushed line
+        each; SIGTERM ends the view with status 0."""
+        directory = tempfile.mkdtemp(prefix="tapshim-view-follow-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        follow = subprocess.Popen([VIEW, "--follow", directory], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(follow.stdout.readline, b"")),
+                                  daemon=True)
+        reader.start()
+        client_code = (
+            "import socket, sys\n"
+            "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+            "for word in (b'first-line\\n', b'second-line\\n'):\n"
+            "    s.sendall(word); assert s.recv(100) == word\n"
+            "    sys.stdin.readline()\n"
+            "s.close()\n")
+        with EchoServer() as server:
+            client = subprocess.Popen([PYTHON, "-c", client_code, str(server.port)],
+                                      env=shim_env(os.path.join(directory, "trace"), TAP_STREAMING=1),
+                                      stdin=subprocess.PIPE)
+            deadline = time.monotonic() + 20
+            while not any(b"first-line" in line for line in lines) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertIsNone(client.poll())  # still running, waiting for us
+            client.communicate(b"\n\n", timeout=60)
+            deadline = time.monotonic() + 20
+            while not any(b"closed" in line for line in lines) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        follow.send_signal(signal.SIGTERM)
+        _, stderr = follow.communicate(timeout=30)
+        reader.join(timeout=30)
+        self.assertEqual((follow.returncode, stderr), (0, b""))
+        text = [line.decode().rstrip("\n") for line in lines]
+        port = server.port
+        pattern = (r"^\d\d:\d\d:\d\d\.\d{6}  127\.0\.0\.1:\d+ (→|←) 127\.0\.0\.1:%d  "
+                   r"\S+\[%d\]  " % (port, client.pid))
+        self.assertEqual(len(text), 5, text)
+        for line in text:
+            self.assertRegex(line, pattern)
+        self.assertTrue(text[0].endswith('  write  11 B  "first-line\\n"'), text[0])
+        self.assertTrue(text[1].endswith('  read   11 B  "first-line\\n"'), text[1])
+        self.assertTrue(text[2].endswith('  write  12 B  "second-line\\n"'), text[2])
+        self.assertTrue(text[4].endswith("  closed"), text[4])
+
+    def test_joined_late(self):
+        """A trace that joined its connection late says so: in the summary,
+        its JSON, and the first line of --follow."""
+        directory = tempfile.mkdtemp(prefix="tapshim-view-late-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        golden = os.path.join(os.environ["ENVOY_CONFORMANCE_DIR"], "tap2pcap_h2_ipv4.pb_text")
+        subprocess.run([os.environ["MAKE_TEST_TRACES"], directory, golden], check=True)
+        for name in ("joined_late.pb", "joined_late_streamed.pb_length_delimited"):
+            path = os.path.join(directory, name)
+            with self.subTest(name=name):
+                self.assertIn(b"  joined-late  ", view(path).stdout)
+                [line] = self.view_json(path)
+                self.assertTrue(line["joined_late"])
+                done = view("--follow", "--duration", "0.2", path)
+                lines = done.stdout.decode().splitlines()
+                self.assertEqual(len(lines), 3)
+                self.assertIn("  joined-late", lines[0])
+                self.assertNotIn("joined-late", lines[1] + lines[2])
+        self.assertNotIn(b"joined-late", view(os.path.join(directory, "http1.pb")).stdout)
+
+    def test_follow_command_line_mistakes(self):
+        for args in (["--follow", "--json", self.files[0]], ["--duration", "2", self.files[0]],
+                     ["--follow", "--duration", "-1", self.files[0]]):
+            with self.subTest(args=args):
+                done = view(*args)
+                self.assertEqual(done.returncode, 2)
+                self.assertEqual(len(done.stderr.decode().splitlines()), 1)
+        done = view("--follow", os.path.join(self.dir, "missing"))
+        self.assertEqual(done.returncode, 1)
+        self.assertEqual(done.stderr.decode().splitlines()[-1], "tapshim-view: no input can be followed")
 
 
 if __name__ == "__main__":
