@@ -9,6 +9,27 @@ namespace tapshim::core {
 
 TappedConnection* const FdTable::kNotTapped = reinterpret_cast<TappedConnection*>(uintptr_t{1});
 
+namespace {
+constexpr size_t kPointerBytes = 2 * FdTable::kChunks * sizeof(void*);
+}  // namespace
+
+FdTable::FdTable() {
+  // Fresh anonymous memory is zero: every chunk pointer starts as nullptr.
+  void* mapped = os::mapAnonymous(kPointerBytes);
+  mapped_ = mapped != nullptr;
+  chunks_ = mapped_ ? static_cast<std::atomic<Slot*>*>(mapped)
+                    : new std::atomic<Slot*>[2 * kChunks]();  // zeroed, touched
+  inherited_ = chunks_ + kChunks;
+}
+
+FdTable::~FdTable() {
+  if (mapped_) {
+    os::unmap(chunks_, kPointerBytes);
+  } else {
+    delete[] chunks_;
+  }
+}
+
 FdTable::Slot* FdTable::chunkFor(int fd) {
   if (fd < 0) return nullptr;
   if (fd >= kMaxFd) {

@@ -2,7 +2,10 @@
 //
 // Two levels: a fixed array of chunk pointers, and chunks of 1024 slots
 // mapped on first use. Start-up and exit touch nothing in proportion to
-// the fd space, and an fd the program never used costs no memory.
+// the fd space, and an fd the program never used costs no memory. The
+// array of chunk pointers (16 KiB) is mapped too, not zeroed: its pages are
+// touched only as fds use them, and in a VM a first touch costs more than
+// the rest of the library's start-up.
 #pragma once
 
 #include <atomic>
@@ -22,6 +25,11 @@ class FdTable {
 
   // A slot value meaning "this fd was looked at and is not tapped".
   static TappedConnection* const kNotTapped;
+
+  FdTable();
+  ~FdTable();
+  FdTable(const FdTable&) = delete;
+  FdTable& operator=(const FdTable&) = delete;
 
   // The slot's value: nullptr (never seen), kNotTapped, or a connection.
   TappedConnection* get(int fd) const {
@@ -90,8 +98,10 @@ class FdTable {
   using Slot = std::atomic<TappedConnection*>;
   Slot* chunkFor(int fd);
 
-  std::atomic<Slot*> chunks_[kChunks] = {};
-  std::atomic<Slot*> inherited_[kChunks] = {};
+  // kChunks entries each, in one mapping: chunks_ then inherited_.
+  std::atomic<Slot*>* chunks_;
+  std::atomic<Slot*>* inherited_;
+  bool mapped_ = false;
 };
 
 }  // namespace tapshim::core
