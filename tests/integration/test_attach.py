@@ -385,6 +385,8 @@ class AttachTest(AttachTestCase):
                 port = free_port()
                 if how == "launcher":
                     env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime)
+                    if os.environ.get("TAPSHIM_PRELOAD_FIRST"):  # a sanitizer's runtime stays first
+                        env["LD_PRELOAD"] = os.environ["TAPSHIM_PRELOAD_FIRST"]
                     command = [LAUNCHER, "--standby", "--", PYTHON, "-c", SERVER, str(port)]
                 else:
                     env = shim_env(TAP_CONFIG=admin, XDG_RUNTIME_DIR=self.runtime)
