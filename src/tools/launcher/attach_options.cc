@@ -8,18 +8,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "tools/launcher/launcher_options.h"
 
 namespace tapshim::launcher {
 namespace {
-
-bool isByteCount(std::string_view text) {
-  uint32_t value = 0;
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-  }
-  return absl::SimpleAtoi(std::string(text), &value);
-}
 
 struct ValueFlag {
   std::string_view long_name;
@@ -48,16 +40,8 @@ absl::Status checkValues(const AttachOptions& options) {
   if (options.live_output && options.live_output->empty()) {
     return absl::InvalidArgumentError("-w: empty file name");
   }
-  for (auto [flag, value] :
-       {std::pair{"--min-streamed-sent-bytes", &options.min_streamed_sent_bytes},
-        std::pair{"--max-rx-bytes", &options.max_rx_bytes},
-        std::pair{"--max-tx-bytes", &options.max_tx_bytes}}) {
-    if (*value && !isByteCount(**value)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(flag, ": '", **value, "' is not a byte count (0 to 4294967295)"));
-    }
-  }
-  return absl::OkStatus();
+  return checkByteLimitFlags(options.min_streamed_sent_bytes, options.max_rx_bytes,
+                             options.max_tx_bytes);
 }
 
 }  // namespace

@@ -103,14 +103,10 @@ absl::Status checkValues(const LauncherOptions& options) {
   if (options.library && options.library->empty()) {
     return absl::InvalidArgumentError("--library: empty file name");
   }
-  for (auto [flag, value] :
-       {std::pair{"--min-streamed-sent-bytes", &options.min_streamed_sent_bytes},
-        std::pair{"--max-rx-bytes", &options.max_rx_bytes},
-        std::pair{"--max-tx-bytes", &options.max_tx_bytes}}) {
-    if (*value && !isByteCount(**value)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(flag, ": '", **value, "' is not a byte count (0 to 4294967295)"));
-    }
+  if (absl::Status limits = checkByteLimitFlags(options.min_streamed_sent_bytes,
+                                                options.max_rx_bytes, options.max_tx_bytes);
+      !limits.ok()) {
+    return limits;
   }
   if (options.max_total_bytes && !isTotalByteCount(*options.max_total_bytes)) {
     return absl::InvalidArgumentError(absl::StrCat("--max-total-bytes: '", *options.max_total_bytes,
@@ -193,6 +189,20 @@ const char kLauncherUsage[] =
     "(a sanitizer's runtime, which must come first, stays first).\n"
     "Exit status: CMD's; 2 for a mistake on the command line or a missing library,\n"
     "127 if CMD is not found, 126 if it cannot be run.\n";
+
+absl::Status checkByteLimitFlags(const std::optional<std::string>& min_streamed_sent_bytes,
+                                 const std::optional<std::string>& max_rx_bytes,
+                                 const std::optional<std::string>& max_tx_bytes) {
+  for (auto [flag, value] :
+       {std::pair{"--min-streamed-sent-bytes", &min_streamed_sent_bytes},
+        std::pair{"--max-rx-bytes", &max_rx_bytes}, std::pair{"--max-tx-bytes", &max_tx_bytes}}) {
+    if (*value && !isByteCount(**value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": '", **value, "' is not a byte count (0 to 4294967295)"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<LauncherOptions> parseLauncherCommandLine(int argc, const char* const* argv) {
   LauncherOptions options;

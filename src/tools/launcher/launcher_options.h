@@ -44,6 +44,13 @@ struct LauncherOptions {
 //         expressions, config files) are the shim's.
 absl::StatusOr<LauncherOptions> parseLauncherCommandLine(int argc, const char* const* argv);
 
+// The per-connection byte limits that both the launcher and an attach take
+// (--min-streamed-sent-bytes, --max-rx-bytes, --max-tx-bytes): each, when
+// given, a byte count as the shim reads it (decimal, 0 to 4294967295).
+absl::Status checkByteLimitFlags(const std::optional<std::string>& min_streamed_sent_bytes,
+                                 const std::optional<std::string>& max_rx_bytes,
+                                 const std::optional<std::string>& max_tx_bytes);
+
 // The TAP_* variables the options set, in a fixed order.
 std::vector<std::pair<std::string, std::string>> environmentFor(const LauncherOptions& options);
 

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "tools/trace_reader/follow_duration.h"
 
 namespace tapshim::tap2pcap {
 
@@ -54,21 +55,11 @@ absl::StatusOr<Options> parseCommandLine(int argc, const char* const* argv) {
       options.old_connection_numbering = true;
     } else if (arg == "--follow") {
       options.follow = true;
-    } else if (arg == "--duration" || arg.substr(0, 11) == "--duration=") {
-      std::string value;
-      if (arg == "--duration") {
-        if (i + 1 >= argc)
-          return absl::InvalidArgumentError("--duration needs a number of seconds");
-        value = argv[++i];
-      } else {
-        value = std::string(arg.substr(11));
+    } else if (isDurationFlag(arg)) {
+      if (absl::Status status = parseDuration(argc, argv, &i, &options.duration_seconds);
+          !status.ok()) {
+        return status;
       }
-      double seconds = 0;
-      if (!absl::SimpleAtod(value, &seconds) || !(seconds > 0) || seconds > 1e9) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--duration: '", value, "' is not a positive number of seconds"));
-      }
-      options.duration_seconds = seconds;
     } else if (arg == "-h" || arg == "--help") {
       options.help = true;
       return options;

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "tools/trace_reader/follow_duration.h"
 #include "tools/trace_reader/trace_format.h"
 
 namespace tapshim::view {
@@ -54,19 +55,10 @@ absl::StatusOr<ViewerOptions> parseViewerCommandLine(int argc, const char* const
       options.json = true;
     } else if (arg == "--follow") {
       options.follow = true;
-    } else if (arg == "--duration" || arg.substr(0, 11) == "--duration=") {
-      std::string value;
-      if (arg == "--duration") {
-        if (i + 1 >= argc)
-          return absl::InvalidArgumentError("--duration needs a number of seconds");
-        value = argv[++i];
-      } else {
-        value = std::string(arg.substr(11));
-      }
-      if (!absl::SimpleAtod(value, &options.duration_seconds) || !(options.duration_seconds > 0) ||
-          options.duration_seconds > 1e9) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--duration: '", value, "' is not a positive number of seconds"));
+    } else if (tap2pcap::isDurationFlag(arg)) {
+      if (absl::Status status = tap2pcap::parseDuration(argc, argv, &i, &options.duration_seconds);
+          !status.ok()) {
+        return status;
       }
     } else if (arg == "-h" || arg == "--help") {
       options.help = true;
