@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "preload/fatal_signals.h"
+#include "tap_core/base/os.h"
 #include "tap_core/engine/tap_engine.h"
 
 namespace tapshim::preload {
@@ -38,8 +39,13 @@ bool withEngine(Work&& work) {
   t_inside_shim = true;
   work(*active);
   t_inside_shim = false;
-  // Buffered traces now hold something a fatal signal would lose.
-  if (!fatal_signals::installed() && active->startedAnyConnection()) fatal_signals::install();
+  // Buffered traces now hold something a fatal signal would lose. Not from
+  // a vfork child: it shares the parent's memory (the install's flags) but
+  // not its signal handlers, so the parent would be left without them.
+  if (!fatal_signals::installed() && active->startedAnyConnection() &&
+      active->process().pid == core::os::processId()) {
+    fatal_signals::install();
+  }
   if (fatal_signals::t_deferred != 0) fatal_signals::endIfDeferred();
   return true;
 }
