@@ -444,16 +444,8 @@ class Bench:
                 servers[name] = self.start_nginx(nginx, base, name, cert, key, root, env)  # CPU 1
 
             def measure(name):
-                process, port = servers["tapped" if name == "tapped" else name]
-                done = subprocess.run(self.pinned([wrk, "-t1", f"-c{s.tls_connections}",
-                                                   f"-d{s.tls_seconds}s",
-                                                   f"https://127.0.0.1:{port}/index.html"], 0),
-                                      capture_output=True, text=True, timeout=60)
-                match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
-                if done.returncode != 0 or not match or "Non-2xx" in done.stdout or \
-                        "Socket errors" in done.stdout:
-                    raise RuntimeError(f"wrk: {done.stdout} {done.stderr}")
-                return float(match.group(1))
+                _, port = servers[name]
+                return self.wrk_requests_per_second(wrk, f"https://127.0.0.1:{port}/index.html")
 
             results = self.rounds(["tapped"], measure)
             for process, _ in servers.values():
@@ -466,6 +458,19 @@ class Bench:
         self.row("TLS: nginx HTTP/1.1 keep-alive (wrk), tapped", self.ratio(results, "tapped"),
                  self.noise(results), ">= 0.95",
                  f"untapped {untapped:.0f} requests/s of {s.tls_body} B; {traces} traces")
+
+    def wrk_requests_per_second(self, wrk, url):
+        """One wrk run (one thread, pinned to CPU 0) against `url`: requests
+        per second, or an error when any request failed."""
+        s = self.sizes
+        done = subprocess.run(self.pinned([wrk, "-t1", f"-c{s.tls_connections}",
+                                           f"-d{s.tls_seconds}s", url], 0),
+                              capture_output=True, text=True, timeout=60)
+        match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+        if done.returncode != 0 or not match or "Non-2xx" in done.stdout or \
+                "Socket errors" in done.stdout:
+            raise RuntimeError(f"wrk: {done.stdout} {done.stderr}")
+        return float(match.group(1))
 
     def start_nginx(self, nginx, base, name, cert, key, root, env):
         from socket import socket
@@ -562,14 +567,7 @@ server.listen(0, '127.0.0.1', () => console.log(`port=${server.address().port}`)
 
             def measure(name):
                 _, port = servers[name]
-                done = subprocess.run(self.pinned([wrk, "-t1", f"-c{s.tls_connections}",
-                                                   f"-d{s.tls_seconds}s", f"https://127.0.0.1:{port}/"], 0),
-                                      capture_output=True, text=True, timeout=60)
-                match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
-                if done.returncode != 0 or not match or "Non-2xx" in done.stdout or \
-                        "Socket errors" in done.stdout:
-                    raise RuntimeError(f"wrk: {done.stdout} {done.stderr}")
-                return float(match.group(1))
+                return self.wrk_requests_per_second(wrk, f"https://127.0.0.1:{port}/")
 
             results = self.rounds(["tapped"], measure)
             for process, _ in servers.values():

@@ -14,19 +14,11 @@
 #include "tools/extcap/extcap_command_line.h"
 #include "tools/extcap/extcap_interfaces.h"
 #include "tools/extcap/user_install.h"
+#include "tools/launcher/compiled_install_layout.h"
 #include "tools/launcher/tool_locator.h"
 
 #ifndef TAPSHIM_VERSION
 #define TAPSHIM_VERSION "unknown"
-#endif
-#ifndef TAPSHIM_INSTALL_PREFIX
-#define TAPSHIM_INSTALL_PREFIX ""
-#endif
-#ifndef TAPSHIM_INSTALL_BINDIR
-#define TAPSHIM_INSTALL_BINDIR "bin"
-#endif
-#ifndef TAPSHIM_INSTALL_LIBDIR
-#define TAPSHIM_INSTALL_LIBDIR "lib"
 #endif
 
 namespace {
@@ -40,8 +32,7 @@ int fail(const std::string& message, int status) {
 }
 
 int capture(const ExtcapRequest& request, Interface interface) {
-  const tapshim::launcher::InstallLayout layout{TAPSHIM_INSTALL_PREFIX, TAPSHIM_INSTALL_BINDIR,
-                                                TAPSHIM_INSTALL_LIBDIR};
+  const tapshim::launcher::InstallLayout layout = tapshim::launcher::compiledInstallLayout();
   const std::string self = tapshim::launcher::selfExecutablePath();
   ToolPaths tools;
   const char* needed = interface == Interface::kFollow ? "tap2pcap" : "tapshim";

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tools/launcher/attach_command.h"
+#include "tools/launcher/compiled_install_layout.h"
 #include "tools/launcher/directory_access.h"
 #include "tools/launcher/launcher_options.h"
 #include "tools/launcher/library_locator.h"
@@ -24,15 +25,6 @@
 
 #ifndef TAPSHIM_VERSION
 #define TAPSHIM_VERSION "unknown"
-#endif
-#ifndef TAPSHIM_INSTALL_PREFIX
-#define TAPSHIM_INSTALL_PREFIX ""
-#endif
-#ifndef TAPSHIM_INSTALL_BINDIR
-#define TAPSHIM_INSTALL_BINDIR "bin"
-#endif
-#ifndef TAPSHIM_INSTALL_LIBDIR
-#define TAPSHIM_INSTALL_LIBDIR "lib"
 #endif
 
 namespace {
@@ -70,8 +62,7 @@ std::optional<std::string> checkPrefixDirectory(const std::string& prefix) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "attach") == 0) {
-    const InstallLayout layout{TAPSHIM_INSTALL_PREFIX, TAPSHIM_INSTALL_BINDIR,
-                               TAPSHIM_INSTALL_LIBDIR};
+    const InstallLayout layout = compiledInstallLayout();
     return runAttach(argc - 1, argv + 1, layout);
   }
   absl::StatusOr<LauncherOptions> options = parseLauncherCommandLine(argc, argv);
@@ -104,8 +95,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  const InstallLayout layout{TAPSHIM_INSTALL_PREFIX, TAPSHIM_INSTALL_BINDIR,
-                             TAPSHIM_INSTALL_LIBDIR};
+  const InstallLayout layout = compiledInstallLayout();
   absl::StatusOr<std::string> library = findLibrary(options->library, selfPath(), layout);
   if (!library.ok()) return fail(std::string(library.status().message()));
 
