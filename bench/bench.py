@@ -170,6 +170,25 @@ class Bench:
                 self.log(f"  {name:<12} " + " ".join(f"{v:.4g}" for v in values))
         return results
 
+    def spawn_rounds(self, program, sets):
+        """The start-up rows' rounds: each is one bench_spawn run that takes
+        a process of every set in turn, untapped ones first and last (A and
+        B); returns {name: [median us per process, one per round]}. `sets`
+        maps a name to its NAME=VALUE settings."""
+        names = ["A", *sets, "B"]
+        settings = ["", *(" ".join(sets[name]) for name in sets), ""]
+        command = [self.bin["spawn"], str(self.sizes.spawn_count), program, *settings]
+        self.run([self.bin["spawn"], "3", program, *settings])  # warm-up, not counted
+        results = {name: [] for name in names}
+        for _ in range(self.sizes.rounds):
+            got = self.run(command)
+            for index, name in enumerate(names):
+                results[name].append(float(got[f"us_{index}"]))
+        if self.args.raw:
+            for name, values in results.items():
+                self.log(f"  {name:<12} " + " ".join(f"{v:.4g}" for v in values))
+        return results
+
     @staticmethod
     def ratio(results, name):
         ratios = [t / ((a + b) / 2) for t, a, b in zip(results[name], results["A"], results["B"])
@@ -596,14 +615,9 @@ server.listen(0, '127.0.0.1', () => console.log(`port=${server.address().port}`)
 
         node_times = self.rounds(["patched", "off"], node_start)
         true = "/bin/true" if os.path.exists("/bin/true") else shutil.which("true")
-        true_variants = {"patched": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}"],
-                         "off": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}", "TAP_PATCH=0"]}
-
-        def true_start(name):
-            result = self.run([self.bin["spawn"], str(s.spawn_count), true, *true_variants.get(name, [])])
-            return float(result["us_per_process"])
-
-        true_times = self.rounds(["patched", "off"], true_start)
+        true_times = self.spawn_rounds(true, {
+            "patched": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}"],
+            "off": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}", "TAP_PATCH=0"]})
         for label, times, runs in (("node -e 0", node_times, count), ("/bin/true", true_times, s.spawn_count)):
             cost = median([p - o for p, o in zip(times["patched"], times["off"])])
             noise = median([b - a for a, b in zip(times["A"], times["B"])])
@@ -617,9 +631,10 @@ server.listen(0, '127.0.0.1', () => console.log(`port=${server.address().port}`)
     def bench_startup(self):
         """posix_spawn + waitpid of /bin/true: untapped, with a trivial
         library preloaded (zlib: the yardstick), and with libtapshim.so
-        inert, in standby and tapping. Each row is the extra time per
-        process over untapped; the library's own rows also as a multiple of
-        the trivial preload's extra (goal: at most 2)."""
+        inert, in standby and tapping, one process of each in turn (so that
+        a slow phase of the VM hits them alike). Each row is the extra median
+        time per process over untapped; the library's own rows also as a
+        multiple of the trivial preload's extra (goal: at most 2)."""
         s = self.sizes
         self.log(f"start-up: /bin/true x {s.spawn_count}, {s.rounds} rounds")
         true = "/bin/true" if os.path.exists("/bin/true") else shutil.which("true")
@@ -630,11 +645,7 @@ server.listen(0, '127.0.0.1', () => console.log(`port=${server.address().port}`)
                     "standby": [f"LD_PRELOAD={self.lib}", "TAP_STANDBY=1"],
                     "tapped": [f"LD_PRELOAD={self.lib}", f"TAP_PATH_PREFIX={prefix}"]}
 
-        def measure(name):
-            result = self.run([self.bin["spawn"], str(s.spawn_count), true, *variants.get(name, [])])
-            return float(result["us_per_process"])
-
-        results = self.rounds(list(variants), measure)
+        results = self.spawn_rounds(true, variants)
         if self.trace_files("startup"):
             raise RuntimeError("a process without sockets left a trace file")
         base = [(a + b) / 2 for a, b in zip(results["A"], results["B"])]

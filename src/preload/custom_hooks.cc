@@ -61,7 +61,9 @@ int callExec(Exec next, bool search_path, const char* program, Arguments... argu
     errno = ENOSYS;
     return -1;
   }
-  if (engine() != nullptr) {
+  // Tapping, even with no engine built yet (no hooked call before this
+  // one, or a vfork child: a shell's): `program` may be static.
+  if (tappingConfigured()) {
     ErrnoKeeper keep;
     report::executing(program, search_path);
   }
@@ -69,7 +71,7 @@ int callExec(Exec next, bool search_path, const char* program, Arguments... argu
 }
 
 [[noreturn]] void forwardExit(real::_exit_fn next, int status) {
-  if (engine() != nullptr) report::exiting();
+  if (engineIfBuilt() != nullptr) report::exiting();
   if (next != nullptr) next(status);
   for (;;) syscall(SYS_exit_group, status);
 }

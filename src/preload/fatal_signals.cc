@@ -10,6 +10,7 @@
 
 #include "preload/real_functions.h"
 #include "preload/shim.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/os.h"
 
 namespace tapshim::preload::fatal_signals {
@@ -53,7 +54,7 @@ bool endsProcessByDefault(int signal) {
 // program left, and what the program set (or found) there, returned to it
 // whenever it asks.
 std::atomic<bool> g_standing_in[_NSIG];
-struct sigaction g_program_view[_NSIG];
+TAPSHIM_LARGE_TABLE struct sigaction g_program_view[_NSIG];
 std::atomic<bool> g_installed{false};
 // The install happens when tapping starts, in a program whose threads may
 // be changing their own handlers at that moment. A hooked sigaction or

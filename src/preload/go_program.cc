@@ -4,13 +4,14 @@
 #include <link.h>
 
 #include "common/go_note.h"
+#include "tap_core/base/load_time.h"
 
 namespace tapshim::preload {
 namespace {
 
 // dl_iterate_phdr visits the executable first: its note segments, as
 // loaded.
-int visitExecutable(dl_phdr_info* info, size_t, void* data) {
+TAPSHIM_LOAD_TIME int visitExecutable(dl_phdr_info* info, size_t, void* data) {
   auto* is_go = static_cast<bool*>(data);
   for (int i = 0; i < info->dlpi_phnum && !*is_go; ++i) {
     const ElfW(Phdr)& segment = info->dlpi_phdr[i];
@@ -24,7 +25,7 @@ int visitExecutable(dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
-bool executableIsGo() {
+TAPSHIM_LOAD_TIME bool executableIsGo() {
   bool is_go = false;
   dl_iterate_phdr(&visitExecutable, &is_go);
   return is_go;

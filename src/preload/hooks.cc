@@ -48,14 +48,17 @@ Result missingFunction() {
 #define TAP_EXPORT __attribute__((visibility("default")))
 
 // The hook macros expand hooks.def's rows; their bodies stay laid out as
-// the function each row becomes.
+// the function each row becomes. A row's steps run when the process taps,
+// even before an engine is built for it (a vfork child of a parent that
+// made no hooked call yet: exec's step still says when the program it
+// starts is static); without an engine the steps record nothing.
 // clang-format off
 #define TAP_HOOK(ret, name, params, args, before, after)                        \
   extern "C" TAP_EXPORT ret name params {                                       \
     using namespace tapshim::preload;                                           \
     const real::name##_fn next = real::name();                                  \
     if (next == nullptr) return missingFunction<ret>();                         \
-    if (engine() == nullptr) return next args;                                  \
+    if (engine() == nullptr && !tappingConfigured()) return next args;          \
     report::CallState call;                                                     \
     {                                                                           \
       ErrnoKeeper keep;                                                         \
@@ -73,7 +76,7 @@ Result missingFunction() {
     using namespace tapshim::preload;             \
     const real::name##_fn next = real::name();    \
     if (next == nullptr) return;                  \
-    if (engine() != nullptr) {                    \
+    if (engine() != nullptr || tappingConfigured()) { \
       ErrnoKeeper keep;                           \
       before;                                     \
     }                                             \

@@ -9,6 +9,7 @@
 #include "preload/real_functions.h"
 #include "preload/shim.h"
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/lock.h"
 #include "tap_core/base/os.h"
 
@@ -16,7 +17,7 @@ namespace tapshim::preload::keylog {
 namespace {
 
 constexpr size_t kPathMax = 4096;
-char g_path[kPathMax] = {};
+TAPSHIM_LARGE_TABLE char g_path[kPathMax] = {};
 
 // The program's own callback per SSL_CTX (function per GnuTLS session,
 // callback and its argument per mbedTLS configuration): a small
@@ -70,9 +71,9 @@ class Chain {
   Entry entries_[kEntries] = {};
 };
 
-Chain g_openssl;
-Chain g_gnutls;
-Chain g_mbedtls;
+TAPSHIM_LARGE_TABLE Chain g_openssl;
+TAPSHIM_LARGE_TABLE Chain g_gnutls;
+TAPSHIM_LARGE_TABLE Chain g_mbedtls;
 
 // Opened, written and closed for each line: a handshake writes a handful
 // of lines, and an fd kept open would be one the program can close and
@@ -200,7 +201,7 @@ int mbedTlsKeys(void* conf, const unsigned char* master_secret, const unsigned c
 
 }  // namespace
 
-void configure(const char* path) {
+TAPSHIM_LOAD_TIME void configure(const char* path) {
   if (path == nullptr || path[0] == '\0' || strlen(path) >= kPathMax) return;
   std::memcpy(g_path, path, strlen(path) + 1);
 }

@@ -13,7 +13,11 @@
 #include <cstring>
 #include <new>
 
+#include "preload/startup_arena.h"
+
 namespace {
+
+namespace startup_arena = tapshim::preload::startup_arena;
 
 [[noreturn]] void fail(const char* what) {
   static const char kPrefix[] = "tapshim: fatal: ";
@@ -54,22 +58,32 @@ void __throw_underflow_error(const char* what) { fail(what); }
 // would pull in its whole exception runtime: the unwinder, the emergency
 // exception pool that mallocs 70 KiB in a constructor of its own at load,
 // and the demangler of its verbose terminate handler. About a fifth of the
-// library, paid by every process it is preloaded into.
+// library, paid by every process it is preloaded into. While the shim
+// starts, they serve from its start-up arena (startup_arena.h).
+namespace {
+
+void* allocate(std::size_t size) {
+  if (void* memory = startup_arena::allocate(size)) return memory;
+  return std::malloc(size == 0 ? 1 : size);
+}
+
+void release(void* memory) {
+  if (!startup_arena::owns(memory)) std::free(memory);
+}
+
+}  // namespace
+
 void* operator new(std::size_t size) {
-  void* memory = std::malloc(size == 0 ? 1 : size);
+  void* memory = allocate(size);
   if (memory == nullptr) fail("out of memory");
   return memory;
 }
 void* operator new[](std::size_t size) { return ::operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete[](void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
-void operator delete[](void* memory, std::size_t) noexcept { std::free(memory); }
-void operator delete(void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
-void operator delete[](void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
+void operator delete(void* memory) noexcept { release(memory); }
+void operator delete[](void* memory) noexcept { release(memory); }
+void operator delete(void* memory, std::size_t) noexcept { release(memory); }
+void operator delete[](void* memory, std::size_t) noexcept { release(memory); }
+void operator delete(void* memory, const std::nothrow_t&) noexcept { release(memory); }
+void operator delete[](void* memory, const std::nothrow_t&) noexcept { release(memory); }

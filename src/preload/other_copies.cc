@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/go_note.h"
+#include "tap_core/base/load_time.h"
 
 // The note: owner "tapshim" (8 bytes with its NUL), type 1, no descriptor.
 // An allocated SHT_NOTE section, so that the linker puts it in a PT_NOTE
@@ -26,7 +27,7 @@ namespace {
 constexpr char kOwner[] = "tapshim";  // with its NUL: n_namesz 8
 constexpr uint32_t kType = 1;
 
-bool holdsAddress(const dl_phdr_info& object, uintptr_t address) {
+TAPSHIM_LOAD_TIME bool holdsAddress(const dl_phdr_info& object, uintptr_t address) {
   for (int i = 0; i < object.dlpi_phnum; ++i) {
     const ElfW(Phdr)& segment = object.dlpi_phdr[i];
     if (segment.p_type != PT_LOAD) continue;
@@ -43,7 +44,7 @@ struct Search {
 
 // dl_iterate_phdr visits the objects in load order, the order in which
 // the global scope is searched: stop at this copy.
-int visitUntilSelf(dl_phdr_info* object, size_t, void* data) {
+TAPSHIM_LOAD_TIME int visitUntilSelf(dl_phdr_info* object, size_t, void* data) {
   auto* search = static_cast<Search*>(data);
   if (holdsAddress(*object, search->self)) return 1;
   if (isTapshimCopy(*object)) {
@@ -55,7 +56,7 @@ int visitUntilSelf(dl_phdr_info* object, size_t, void* data) {
 
 }  // namespace
 
-bool isTapshimCopy(const dl_phdr_info& object) {
+TAPSHIM_LOAD_TIME bool isTapshimCopy(const dl_phdr_info& object) {
   for (int i = 0; i < object.dlpi_phnum; ++i) {
     const ElfW(Phdr)& segment = object.dlpi_phdr[i];
     if (segment.p_type != PT_NOTE) continue;
@@ -71,7 +72,7 @@ bool isTapshimCopy(const dl_phdr_info& object) {
   return false;
 }
 
-bool anotherCopyLoadedFirst() {
+TAPSHIM_LOAD_TIME bool anotherCopyLoadedFirst() {
   Search search{reinterpret_cast<uintptr_t>(&visitUntilSelf)};
   dl_iterate_phdr(&visitUntilSelf, &search);
   return search.found;

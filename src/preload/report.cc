@@ -357,7 +357,7 @@ bool inVforkChild(const TapEngine& engine) { return engine.process().pid != core
 }  // namespace
 
 void exiting() {
-  withEngine([](TapEngine& engine) {
+  withEngineAt(engineIfBuilt(), [](TapEngine& engine) {
     if (inVforkChild(engine)) return;
     engine.flushAll();
     reportUnhookedTls(engine);
@@ -370,7 +370,8 @@ void executingAt(const char* path) {
 
 void executing(const char* program, bool search_path) {
   warnIfStaticOnce(program, search_path);
-  withEngine([](TapEngine& engine) {
+  // An engine no call built has nothing to write.
+  withEngineAt(engineIfBuilt(), [](TapEngine& engine) {
     if (inVforkChild(engine)) return;
     engine.onExec();
     reportUnhookedTls(engine);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cerrno>
+#include <utility>
 
 #include "preload/fatal_signals.h"
 #include "tap_core/base/os.h"
@@ -15,6 +16,15 @@ namespace tapshim::preload {
 // configuration error, a set-uid program). The first call, from the
 // constructor or from a hook that runs before it, reads the configuration.
 core::TapEngine* engine();
+
+// The engine if a hooked call has built it, else nullptr; neither builds
+// it nor looks for an attach. For exit and exec: where no call was tapped,
+// there is nothing to write.
+core::TapEngine* engineIfBuilt();
+
+// Whether this process taps: its engine is built, or will be at its next
+// hooked call; in standby, while attached.
+bool tappingConfigured();
 
 // Standby's attach publishes its engine here, and withdraws it (nullptr)
 // at the detach; engine() returns it from the next call on.
@@ -30,11 +40,10 @@ extern __thread bool t_inside_shim __attribute__((tls_model("initial-exec")));
 extern __thread const void* t_tls_session __attribute__((tls_model("initial-exec")));
 extern __thread int t_tls_depth __attribute__((tls_model("initial-exec")));
 
-// Runs work(engine) unless tapping is off or this thread is already inside
-// the shim. Returns whether it ran.
+// Runs work(*active) unless `active` is nullptr or this thread is already
+// inside the shim. Returns whether it ran.
 template <typename Work>
-bool withEngine(Work&& work) {
-  core::TapEngine* active = engine();
+bool withEngineAt(core::TapEngine* active, Work&& work) {
   if (active == nullptr || t_inside_shim) return false;
   t_inside_shim = true;
   work(*active);
@@ -48,6 +57,12 @@ bool withEngine(Work&& work) {
   }
   if (fatal_signals::t_deferred != 0) fatal_signals::endIfDeferred();
   return true;
+}
+
+// withEngineAt(engine(), work): tapping is off when engine() is nullptr.
+template <typename Work>
+bool withEngine(Work&& work) {
+  return withEngineAt(engine(), std::forward<Work>(work));
 }
 
 // Keeps the host's errno across the shim's own work.

@@ -12,6 +12,7 @@
 #include "preload/rendezvous.h"
 #include "preload/shim.h"
 #include "tap_core/base/clock.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/os.h"
 #include "tap_core/config/attach_request.h"
 #include "tap_core/config/config.h"
@@ -26,6 +27,8 @@ namespace {
 namespace os = core::os;
 
 constexpr int64_t kCheckIntervalNanos = 100'000'000;
+// g_next_check after stopLooking().
+constexpr int64_t kNever = INT64_MAX;
 // Every tenth check asks for the effective user instead of looking for a
 // request (still one system call): a server that drops root after its
 // start looks in its new user's directory within a second.
@@ -267,18 +270,24 @@ void watch() {
 
 }  // namespace
 
-void begin(const core::Environment& environment) {
+TAPSHIM_LOAD_TIME void begin(const core::Environment& environment) {
   g_environment = new core::Environment(environment);
   g_runtime_dir = g_environment->get("XDG_RUNTIME_DIR").value_or(std::string_view());
-  // The first check 100 ms after the start, not at load: a short-lived
-  // program (a shell's /bin/true) makes no system call for standby at all.
-  g_next_check.store(coarseNow() + kCheckIntervalNanos, std::memory_order_relaxed);
+  // The first check at the first hooked call (g_next_check is 0), not at
+  // load, and no clock read here either: a program that makes no hooked
+  // call (a shell's /bin/true) makes no system call and touches no page
+  // for standby.
 }
 
-void poll() {
+TAPSHIM_LOAD_TIME void stopLooking() { g_next_check.store(kNever, std::memory_order_relaxed); }
+
+// With engine(): every hooked call of a standby process, and its exit.
+TAPSHIM_LOAD_TIME void poll() {
   if (t_inside_shim) return;
-  const int64_t now = coarseNow();
   int64_t due = g_next_check.load(std::memory_order_relaxed);
+  // At exit: not even the clock (its first read faults a page in).
+  if (due == kNever) return;
+  const int64_t now = coarseNow();
   if (now < due) return;
   if (!g_next_check.compare_exchange_strong(due, now + kCheckIntervalNanos,
                                             std::memory_order_relaxed)) {

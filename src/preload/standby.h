@@ -24,6 +24,10 @@ void begin(const core::Environment& environment);
 // (publishEngine in shim.h).
 void poll();
 
+// At exit: no more checks (an attach found now would have nothing to
+// record). An attach already made still ends its traces.
+void stopLooking();
+
 // In a forked child: its own pid, so its own request. A child of an
 // attached process stays attached while the attacher holds its lock.
 void onForkChild();

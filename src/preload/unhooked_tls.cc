@@ -11,6 +11,7 @@
 #include "preload/patch/patch_executable.h"
 #include "preload/shim.h"
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/base/load_time.h"
 
 namespace tapshim::preload {
 namespace {
@@ -73,7 +74,7 @@ std::atomic<bool> g_tls_in_executable{false};
 
 }  // namespace
 
-void reportUnhookedTls(core::TapEngine& engine) {
+TAPSHIM_LOAD_TIME void reportUnhookedTls(core::TapEngine& engine) {
   // Once said, the loader's list is not walked again.
   static std::atomic<bool> said{false};
   if (!engine.takeUnhookedTls() || said.exchange(true)) return;

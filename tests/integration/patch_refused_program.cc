@@ -2,7 +2,8 @@
 // the detour must refuse: SSL_write begins with a relative jump, SSL_read
 // with a relative call. Under the shim both are left alone, said in one
 // line, and the program prints what it would have
-// (tests/integration/test_tls_patch_refused.py).
+// (tests/integration/test_tls_patch_refused.py). Padded to the size of a
+// real OpenSSL program, which is what the shim looks into.
 #include <cstdio>
 
 // In a top-level asm block, so that no compiler rearranges the prologue.
@@ -26,6 +27,11 @@ SSL_read:
     add $8, %rsp
     ret
     .size SSL_read, .-SSL_read
+
+    # As much code as a program with OpenSSL inside: the shim does not look
+    # into an executable with less than 256 KiB of it.
+    .section .text.padding, "ax"
+    .fill 320 * 1024, 1, 0xcc
 )");
 
 extern "C" int SSL_write(void* ssl, const void* buffer, int length);

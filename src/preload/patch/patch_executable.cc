@@ -12,6 +12,7 @@
 #include "preload/patch/patch_entries.h"
 #include "preload/patch/patch_symbols.h"
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/os.h"
 
 namespace tapshim::preload::patch {
@@ -94,7 +95,7 @@ void reportCannotPatch(const char* process, std::string_view why) {
                     "carry"});
 }
 
-void examineAndPatch() {
+TAPSHIM_LOAD_TIME void examineAndPatch() {
   const char* names[kMaxNames];
   FoundFunction found[kMaxNames];
   size_t count = 0;
@@ -230,7 +231,7 @@ OwnCopy ownCopyOf(const char* name) {
   return OwnCopy{};
 }
 
-void patchExecutableOnce() {
+TAPSHIM_LOAD_TIME void patchExecutableOnce() {
   static std::atomic<bool> done{false};
   if (done.exchange(true)) return;
   examineAndPatch();

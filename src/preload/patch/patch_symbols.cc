@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/os.h"
 
 namespace tapshim::preload::patch {
@@ -20,7 +21,7 @@ struct Executable {
 };
 
 // dl_iterate_phdr visits the executable first.
-int visitExecutable(dl_phdr_info* info, size_t, void* data) {
+TAPSHIM_LOAD_TIME int visitExecutable(dl_phdr_info* info, size_t, void* data) {
   auto* executable = static_cast<Executable*>(data);
   executable->base = info->dlpi_addr;
   executable->phdr = info->dlpi_phdr;
@@ -29,13 +30,30 @@ int visitExecutable(dl_phdr_info* info, size_t, void* data) {
   return 1;
 }
 
-Executable theExecutable() {
+TAPSHIM_LOAD_TIME Executable theExecutable() {
   Executable executable;
   dl_iterate_phdr(&visitExecutable, &executable);
   return executable;
 }
 
-uint32_t gnuHash(const char* name) {
+// The least code an executable with OpenSSL (or BoringSSL, LibreSSL)
+// inside can hold: SSL_write alone pulls in libssl's state machines and
+// libcrypto's ciphers, 2.5 MiB of code with Debian's libssl.a even after
+// --gc-sections. A tenth of that is a wide margin.
+constexpr uint64_t kLeastCodeWithTls = 256 * 1024;
+
+// The executable's code: its executable segments, from the program
+// headers as loaded (no file read).
+TAPSHIM_LOAD_TIME uint64_t codeBytes(const Executable& executable) {
+  uint64_t bytes = 0;
+  for (int i = 0; i < executable.phnum; ++i) {
+    const ElfW(Phdr)& segment = executable.phdr[i];
+    if (segment.p_type == PT_LOAD && (segment.p_flags & PF_X) != 0) bytes += segment.p_memsz;
+  }
+  return bytes;
+}
+
+TAPSHIM_LOAD_TIME uint32_t gnuHash(const char* name) {
   uint32_t hash = 5381;
   for (const auto* c = reinterpret_cast<const unsigned char*>(name); *c != 0; ++c) {
     hash = hash * 33 + *c;
@@ -80,7 +98,7 @@ struct DynamicTable {
   }
 };
 
-DynamicTable dynamicTable(const Executable& executable) {
+TAPSHIM_LOAD_TIME DynamicTable dynamicTable(const Executable& executable) {
   DynamicTable table;
   for (int i = 0; i < executable.phnum; ++i) {
     if (executable.phdr[i].p_type != PT_DYNAMIC) continue;
@@ -197,8 +215,8 @@ SymbolSource searchStaticTable(const Executable& executable, const char* trigger
 
 }  // namespace
 
-SymbolSource findInExecutable(const char* trigger, const char* const* names, size_t count,
-                              FoundFunction* found) {
+TAPSHIM_LOAD_TIME SymbolSource findInExecutable(const char* trigger, const char* const* names,
+                                                size_t count, FoundFunction* found) {
   for (size_t n = 0; n < count; ++n) found[n] = FoundFunction{};
   const Executable executable = theExecutable();
   if (!executable.seen) return SymbolSource::kNone;
@@ -212,6 +230,9 @@ SymbolSource findInExecutable(const char* trigger, const char* const* names, siz
     }
     return SymbolSource::kDynamic;
   }
+  // Too little code for a TLS library: its file is not opened (a shell's
+  // /bin/true pays nothing for the question).
+  if (codeBytes(executable) < kLeastCodeWithTls) return SymbolSource::kNone;
   return searchStaticTable(executable, trigger, names, count, found);
 }
 

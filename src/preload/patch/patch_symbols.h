@@ -4,7 +4,8 @@
 // (DT_GNU_HASH, no file read), or, only when that has none of the names
 // and the file is not stripped, its static symbol table (.symtab), read
 // from /proc/self/exe through its section headers and only those two
-// sections, never the whole file.
+// sections, never the whole file; and only when the executable holds
+// enough code for a TLS library (256 KiB).
 #pragma once
 
 #include <cstddef>
@@ -20,7 +21,7 @@ struct FoundFunction {
 enum class SymbolSource : uint8_t {
   kDynamic,   // the dynamic symbol table defines `trigger`
   kStatic,    // .symtab does
-  kNone,      // neither does: no such library inside
+  kNone,      // neither does (or too little code for one): none inside
   kStripped,  // the dynamic table does not, and there is no .symtab
 };
 

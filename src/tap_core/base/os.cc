@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tap_core/base/load_time.h"
+
 namespace tapshim::core::os {
 namespace {
 
@@ -155,7 +157,7 @@ long fileIdentity(int fd, uint64_t* device, uint64_t* inode) {
   return 0;
 }
 
-long openFileLimit() {
+TAPSHIM_LOAD_TIME long openFileLimit() {
   struct rlimit limit {};
   const long result =
       rawSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(&limit));
@@ -259,13 +261,13 @@ void unmap(void* address, size_t size) {
   rawSyscall(SYS_munmap, reinterpret_cast<long>(address), static_cast<long>(size));
 }
 
-int processId() { return static_cast<int>(rawSyscall(SYS_getpid)); }
+TAPSHIM_LOAD_TIME int processId() { return static_cast<int>(rawSyscall(SYS_getpid)); }
 
 unsigned effectiveUserId() { return static_cast<unsigned>(rawSyscall(SYS_geteuid)); }
 
 unsigned effectiveGroupId() { return static_cast<unsigned>(rawSyscall(SYS_getegid)); }
 
-void processName(char (&name)[16]) {
+TAPSHIM_LOAD_TIME void processName(char (&name)[16]) {
   std::memset(name, 0, sizeof(name));
   rawSyscall(SYS_prctl, PR_GET_NAME, reinterpret_cast<long>(name));
   name[15] = '\0';

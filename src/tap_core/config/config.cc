@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "tap_core/base/ascii.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/config/disk_reserve_value.h"
 #include "tap_core/config/envoy_tap_config.h"
 
@@ -53,7 +54,7 @@ bool parseUint64(std::string_view text, uint64_t* value) {
 
 // 1/true/yes or 0/false/no (any case), empty for no; anything else is an
 // error.
-std::optional<bool> parseFlag(std::string_view value) {
+TAPSHIM_LOAD_TIME std::optional<bool> parseFlag(std::string_view value) {
   if (value.empty()) return false;
   for (std::string_view yes : {"1", "true", "yes"}) {
     if (equalsIgnoringCase(value, yes)) return true;
@@ -66,7 +67,7 @@ std::optional<bool> parseFlag(std::string_view value) {
 
 }  // namespace
 
-ConfigResult parseConfig(const Environment& environment) {
+TAPSHIM_LOAD_TIME ConfigResult parseConfig(const Environment& environment) {
   ConfigResult result;
   Config& config = result.config;
   auto fail = [&](std::string_view variable, std::string problem) {

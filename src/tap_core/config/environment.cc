@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include "tap_core/base/load_time.h"
+
 namespace tapshim::core {
 
-Environment Environment::snapshotTapVariables() {
+TAPSHIM_LOAD_TIME Environment Environment::snapshotTapVariables() {
   Entries entries;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view text(*entry);
@@ -17,11 +19,18 @@ Environment Environment::snapshotTapVariables() {
   return Environment(std::move(entries));
 }
 
-std::optional<std::string_view> Environment::get(std::string_view name) const {
+TAPSHIM_LOAD_TIME std::optional<std::string_view> Environment::get(std::string_view name) const {
   for (const auto& [key, value] : entries_) {
     if (key == name) return std::string_view(value);
   }
   return std::nullopt;
+}
+
+TAPSHIM_LOAD_TIME bool Environment::anyTapVariable() const {
+  for (const auto& entry : entries_) {
+    if (std::string_view(entry.first).substr(0, 4) == "TAP_") return true;
+  }
+  return false;
 }
 
 }  // namespace tapshim::core

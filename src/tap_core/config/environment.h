@@ -26,6 +26,8 @@ class Environment {
   static Environment snapshotTapVariables();
 
   std::optional<std::string_view> get(std::string_view name) const;
+  // Whether any TAP_* variable is set (without one the shim is inert).
+  bool anyTapVariable() const;
   const Entries& entries() const { return entries_; }
 
  private:

@@ -1,7 +1,5 @@
 #include "tap_core/engine/fd_table.h"
 
-#include <new>
-
 #include "tap_core/base/diagnostics.h"
 #include "tap_core/base/os.h"
 
@@ -9,24 +7,11 @@ namespace tapshim::core {
 
 TappedConnection* const FdTable::kNotTapped = reinterpret_cast<TappedConnection*>(uintptr_t{1});
 
-namespace {
-constexpr size_t kPointerBytes = 2 * FdTable::kChunks * sizeof(void*);
-}  // namespace
-
-FdTable::FdTable() {
-  // Fresh anonymous memory is zero: every chunk pointer starts as nullptr.
-  void* mapped = os::mapAnonymous(kPointerBytes);
-  mapped_ = mapped != nullptr;
-  chunks_ = mapped_ ? static_cast<std::atomic<Slot*>*>(mapped)
-                    : new std::atomic<Slot*>[2 * kChunks]();  // zeroed, touched
-  inherited_ = chunks_ + kChunks;
-}
-
 FdTable::~FdTable() {
-  if (mapped_) {
-    os::unmap(chunks_, kPointerBytes);
-  } else {
-    delete[] chunks_;
+  // Only tests destroy a table (the shim's engines live until the process
+  // ends); its chunks are left mapped, as they always were.
+  if (Directory* directory = directory_.load(std::memory_order_acquire)) {
+    os::unmap(directory, sizeof(Directory));
   }
 }
 
@@ -36,7 +21,22 @@ FdTable::Slot* FdTable::chunkFor(int fd) {
     reportOnce(Problem::kFdOutOfRange, {"fds above 1048575 are not tapped"});
     return nullptr;
   }
-  std::atomic<Slot*>& entry = chunks_[fd >> kChunkBits];
+  Directory* directory = directory_.load(std::memory_order_acquire);
+  if (directory == nullptr) {
+    // Zero, as fresh anonymous memory is: every chunk pointer is nullptr.
+    auto* fresh = static_cast<Directory*>(os::mapAnonymous(sizeof(Directory)));
+    if (fresh == nullptr) {
+      reportOnce(Problem::kOutOfMemory,
+                 {"out of memory for the fd table; some sockets are not tapped"});
+      return nullptr;
+    }
+    if (directory_.compare_exchange_strong(directory, fresh, std::memory_order_acq_rel)) {
+      directory = fresh;
+    } else {
+      os::unmap(fresh, sizeof(Directory));  // another thread won
+    }
+  }
+  std::atomic<Slot*>& entry = directory->chunks[fd >> kChunkBits];
   Slot* chunk = entry.load(std::memory_order_acquire);
   if (chunk != nullptr) return chunk;
   // Fresh anonymous memory is zero: every slot starts as nullptr.
@@ -56,7 +56,9 @@ TappedConnection* FdTable::exchange(int fd, TappedConnection* value, bool* store
   if (value == nullptr) {
     // Clearing never needs a chunk.
     if (fd < 0 || fd >= kMaxFd) return nullptr;
-    Slot* chunk = chunks_[fd >> kChunkBits].load(std::memory_order_acquire);
+    Directory* directory = directory_.load(std::memory_order_acquire);
+    if (directory == nullptr) return nullptr;
+    Slot* chunk = directory->chunks[fd >> kChunkBits].load(std::memory_order_acquire);
     if (chunk == nullptr) return nullptr;
     if (stored != nullptr) *stored = true;
     return chunk[fd & (kChunkSlots - 1)].exchange(nullptr, std::memory_order_acq_rel);
@@ -75,17 +77,21 @@ bool FdTable::compareAndSet(int fd, TappedConnection* expected, TappedConnection
 }
 
 void FdTable::forgetAfterFork() {
+  Directory* directory = directory_.load(std::memory_order_relaxed);
+  if (directory == nullptr) return;
   for (int c = 0; c < kChunks; ++c) {
-    Slot* chunk = chunks_[c].load(std::memory_order_relaxed);
+    Slot* chunk = directory->chunks[c].load(std::memory_order_relaxed);
     if (chunk == nullptr) continue;
-    inherited_[c].store(chunk, std::memory_order_relaxed);
-    chunks_[c].store(nullptr, std::memory_order_relaxed);
+    directory->inherited[c].store(chunk, std::memory_order_relaxed);
+    directory->chunks[c].store(nullptr, std::memory_order_relaxed);
   }
 }
 
 const TappedConnection* FdTable::inheritedAt(int fd) const {
   if (fd < 0 || fd >= kMaxFd) return nullptr;
-  Slot* chunk = inherited_[fd >> kChunkBits].load(std::memory_order_acquire);
+  const Directory* directory = directory_.load(std::memory_order_acquire);
+  if (directory == nullptr) return nullptr;
+  Slot* chunk = directory->inherited[fd >> kChunkBits].load(std::memory_order_acquire);
   if (chunk == nullptr) return nullptr;
   TappedConnection* value = chunk[fd & (kChunkSlots - 1)].load(std::memory_order_relaxed);
   return value == kNotTapped ? nullptr : value;

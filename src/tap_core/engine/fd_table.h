@@ -1,11 +1,13 @@
 // fd -> tapped connection, read without locks on every hooked call.
 //
-// Two levels: a fixed array of chunk pointers, and chunks of 1024 slots
-// mapped on first use. Start-up and exit touch nothing in proportion to
-// the fd space, and an fd the program never used costs no memory. The
-// array of chunk pointers (16 KiB) is mapped too, not zeroed: its pages are
-// touched only as fds use them, and in a VM a first touch costs more than
-// the rest of the library's start-up.
+// Two levels: an array of chunk pointers, and chunks of 1024 slots mapped
+// on first use. The array of chunk pointers (16 KiB, with the inherited
+// ones) is mapped too, when a slot is first set: a process that never
+// taps a socket (the shells and tools a preload-everywhere setup starts by
+// the thousand) makes no system call and touches no page for it, at start
+// or at exit; in a VM a first touch costs more than the rest of the
+// library's start-up. Nothing is touched in proportion to the fd space,
+// and an fd the program never used costs no memory.
 #pragma once
 
 #include <atomic>
@@ -26,7 +28,7 @@ class FdTable {
   // A slot value meaning "this fd was looked at and is not tapped".
   static TappedConnection* const kNotTapped;
 
-  FdTable();
+  FdTable() = default;
   ~FdTable();
   FdTable(const FdTable&) = delete;
   FdTable& operator=(const FdTable&) = delete;
@@ -34,7 +36,9 @@ class FdTable {
   // The slot's value: nullptr (never seen), kNotTapped, or a connection.
   TappedConnection* get(int fd) const {
     if (fd < 0 || fd >= kMaxFd) return kNotTapped;
-    Slot* chunk = chunks_[fd >> kChunkBits].load(std::memory_order_acquire);
+    const Directory* directory = directory_.load(std::memory_order_acquire);
+    if (directory == nullptr) return nullptr;
+    Slot* chunk = directory->chunks[fd >> kChunkBits].load(std::memory_order_acquire);
     if (chunk == nullptr) return nullptr;
     return chunk[fd & (kChunkSlots - 1)].load(std::memory_order_acquire);
   }
@@ -51,8 +55,10 @@ class FdTable {
   void forEachConnection(unsigned first, unsigned last, Visitor&& visit) const {
     if (first >= static_cast<unsigned>(kMaxFd)) return;
     if (last >= static_cast<unsigned>(kMaxFd)) last = kMaxFd - 1;
+    const Directory* directory = directory_.load(std::memory_order_acquire);
+    if (directory == nullptr) return;
     for (unsigned c = first >> kChunkBits; c <= (last >> kChunkBits); ++c) {
-      Slot* chunk = chunks_[c].load(std::memory_order_acquire);
+      Slot* chunk = directory->chunks[c].load(std::memory_order_acquire);
       if (chunk == nullptr) continue;
       for (unsigned s = 0; s < static_cast<unsigned>(kChunkSlots); ++s) {
         const unsigned fd = (c << kChunkBits) | s;
@@ -69,8 +75,10 @@ class FdTable {
   void clearRange(unsigned first, unsigned last, Visitor&& visit) {
     if (first >= static_cast<unsigned>(kMaxFd)) return;
     if (last >= static_cast<unsigned>(kMaxFd)) last = kMaxFd - 1;
+    const Directory* directory = directory_.load(std::memory_order_acquire);
+    if (directory == nullptr) return;
     for (unsigned c = first >> kChunkBits; c <= (last >> kChunkBits); ++c) {
-      Slot* chunk = chunks_[c].load(std::memory_order_acquire);
+      Slot* chunk = directory->chunks[c].load(std::memory_order_acquire);
       if (chunk == nullptr) continue;
       for (unsigned s = 0; s < static_cast<unsigned>(kChunkSlots); ++s) {
         const unsigned fd = (c << kChunkBits) | s;
@@ -96,12 +104,16 @@ class FdTable {
 
  private:
   using Slot = std::atomic<TappedConnection*>;
+  struct Directory {
+    std::atomic<Slot*> chunks[kChunks];
+    std::atomic<Slot*> inherited[kChunks];
+  };
+  // The chunk for `fd`, mapping it (and the directory) when needed;
+  // nullptr when the fd is out of range or memory is short.
   Slot* chunkFor(int fd);
-
-  // kChunks entries each, in one mapping: chunks_ then inherited_.
-  std::atomic<Slot*>* chunks_;
-  std::atomic<Slot*>* inherited_;
-  bool mapped_ = false;
+  // nullptr until a slot is first set: until then every slot reads as
+  // never seen.
+  std::atomic<Directory*> directory_{nullptr};
 };
 
 }  // namespace tapshim::core

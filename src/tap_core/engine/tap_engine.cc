@@ -2,12 +2,14 @@
 
 #include "tap_core/base/block_allocator.h"
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/os.h"
 
 namespace tapshim::core {
 
-TapEngine::TapEngine(const Config& config, Clock& clock, Sink& sink, const TraceEncoder& encoder,
-                     SocketProbe& probe, TraceIds& ids)
+TAPSHIM_LOAD_TIME TapEngine::TapEngine(const Config& config, Clock& clock, Sink& sink,
+                                       const TraceEncoder& encoder, SocketProbe& probe,
+                                       TraceIds& ids)
     : buffered_budget_(config.max_buffered_total_bytes), probe_(probe), ids_(ids) {
   process_.pid = os::processId();
   os::processName(process_.name);

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/os.h"
 
 namespace tapshim::core {
@@ -34,7 +35,8 @@ long DiskReserve::Statfs::query(const char* directory, uint64_t* available, uint
   return os::fileSystemSpace(directory, available, total);
 }
 
-DiskReserve::DiskReserve(Setting setting, std::string_view path_prefix, Clock& clock)
+TAPSHIM_LOAD_TIME DiskReserve::DiskReserve(Setting setting, std::string_view path_prefix,
+                                           Clock& clock)
     : setting_(setting), clock_(clock) {
   directoryOf(path_prefix, directory_);
 }

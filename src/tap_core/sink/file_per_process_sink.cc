@@ -6,12 +6,13 @@
 #include <cstring>
 
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/os.h"
 #include "tap_core/sink/trace_file.h"
 
 namespace tapshim::core {
-FilePerProcessSink::FilePerProcessSink(std::string path_prefix, TraceIds& ids, Clock& clock,
-                                       DiskReserve::Setting reserve)
+TAPSHIM_LOAD_TIME FilePerProcessSink::FilePerProcessSink(std::string path_prefix, TraceIds& ids,
+                                                         Clock& clock, DiskReserve::Setting reserve)
     : path_prefix_(std::move(path_prefix)),
       ids_(ids),
       clock_(clock),

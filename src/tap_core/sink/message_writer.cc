@@ -4,12 +4,13 @@
 #include <iterator>
 
 #include "tap_core/base/diagnostics.h"
+#include "tap_core/base/load_time.h"
 #include "tap_core/base/os.h"
 
 namespace tapshim::core {
 
-MessageWriter::MessageWriter(DiskReserve::Setting reserve, std::string_view path_prefix,
-                             Clock& clock)
+TAPSHIM_LOAD_TIME MessageWriter::MessageWriter(DiskReserve::Setting reserve,
+                                               std::string_view path_prefix, Clock& clock)
     : reserve_(reserve, path_prefix, clock), limit_(clock) {}
 
 bool MessageWriter::mayCreate() {

@@ -46,6 +46,18 @@ TEST(ConfigTest, UnsetPrefixIgnoresEveryOtherVariableEvenWrongOnes) {
 // Standby records nothing until an attach names the place: no prefix of
 // its own, and the other variables are checked now (they are the attach's
 // defaults).
+// The shim skips parseConfig (and the page of constants it reads) when
+// no TAP_* variable is set at all; XDG_RUNTIME_DIR alone is not one.
+TEST(EnvironmentTest, AnyTapVariableLooksAtNamesOnly) {
+  EXPECT_FALSE(Environment().anyTapVariable());
+  using Entries = Environment::Entries;
+  EXPECT_FALSE(Environment(Entries{{"XDG_RUNTIME_DIR", "/run/user/1000"}}).anyTapVariable());
+  EXPECT_FALSE(Environment(Entries{{"TAPSHIM_LIB", "x"}, {"TA", "TAP_"}}).anyTapVariable());
+  EXPECT_TRUE(
+      Environment(Entries{{"XDG_RUNTIME_DIR", "/r"}, {"TAP_STANDBY", "0"}}).anyTapVariable());
+  EXPECT_TRUE(Environment(Entries{{"TAP_", ""}}).anyTapVariable());
+}
+
 TEST(ConfigTest, StandbyNeedsNoPrefixAndRefusesOne) {
   const ConfigResult standby = parse({{"TAP_STANDBY", "1"}, {"XDG_RUNTIME_DIR", "/run/user/1000"}});
   EXPECT_THAT(standby.error, IsEmpty());
