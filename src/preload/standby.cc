@@ -57,8 +57,8 @@ int g_pid = 0;
 unsigned g_euid = 0;
 unsigned g_checks = 0;
 bool g_resolved = false;
-char g_directory[rendezvous::kPathMax];
-char g_request_path[rendezvous::kPathMax];
+TAPSHIM_LARGE_TABLE char g_directory[rendezvous::kPathMax];
+TAPSHIM_LARGE_TABLE char g_request_path[rendezvous::kPathMax];
 char g_request_name[24];  // "<pid>.attach"
 // The request, kept open while attached or refused: its lock is the
 // attacher's life. Its identity is checked before closing it, so that an fd

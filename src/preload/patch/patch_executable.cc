@@ -23,8 +23,8 @@ namespace {
 
 constexpr size_t kMaxNames = 32;
 // Filled once, in the constructor, before any thread reads them.
-const char* g_names[kMaxNames];
-void* g_addresses[kMaxNames];
+TAPSHIM_LARGE_TABLE const char* g_names[kMaxNames];
+TAPSHIM_LARGE_TABLE void* g_addresses[kMaxNames];
 size_t g_count = 0;
 bool g_tls_patched = false;
 bool g_stripped = false;
@@ -96,6 +96,8 @@ void reportCannotPatch(const char* process, std::string_view why) {
 }
 
 TAPSHIM_LOAD_TIME void examineAndPatch() {
+  // Before the names are read: a small program touches no page for them.
+  if (!executableMayHoldTls()) return;
   const char* names[kMaxNames];
   FoundFunction found[kMaxNames];
   size_t count = 0;

@@ -220,6 +220,9 @@ TAPSHIM_LOAD_TIME SymbolSource findInExecutable(const char* trigger, const char*
   for (size_t n = 0; n < count; ++n) found[n] = FoundFunction{};
   const Executable executable = theExecutable();
   if (!executable.seen) return SymbolSource::kNone;
+  // Too little code for a TLS library: nothing more is looked at (a
+  // shell's /bin/true pays for no file, and no page of the names).
+  if (codeBytes(executable) < kLeastCodeWithTls) return SymbolSource::kNone;
   const DynamicTable table = dynamicTable(executable);
   if (table.find(trigger) != nullptr) {
     for (size_t n = 0; n < count; ++n) {
@@ -230,9 +233,6 @@ TAPSHIM_LOAD_TIME SymbolSource findInExecutable(const char* trigger, const char*
     }
     return SymbolSource::kDynamic;
   }
-  // Too little code for a TLS library: its file is not opened (a shell's
-  // /bin/true pays nothing for the question).
-  if (codeBytes(executable) < kLeastCodeWithTls) return SymbolSource::kNone;
   return searchStaticTable(executable, trigger, names, count, found);
 }
 
@@ -261,6 +261,11 @@ int segmentProtection(uintptr_t address) {
            ((segment.p_flags & PF_W) ? PROT_WRITE : 0) | ((segment.p_flags & PF_X) ? PROT_EXEC : 0);
   }
   return 0;
+}
+
+TAPSHIM_LOAD_TIME bool executableMayHoldTls() {
+  const Executable executable = theExecutable();
+  return executable.seen && codeBytes(executable) >= kLeastCodeWithTls;
 }
 
 }  // namespace tapshim::preload::patch

@@ -4,8 +4,8 @@
 // (DT_GNU_HASH, no file read), or, only when that has none of the names
 // and the file is not stripped, its static symbol table (.symtab), read
 // from /proc/self/exe through its section headers and only those two
-// sections, never the whole file; and only when the executable holds
-// enough code for a TLS library (256 KiB).
+// sections, never the whole file. Neither is looked at in an executable
+// with too little code to hold a TLS library (256 KiB).
 #pragma once
 
 #include <cstddef>
@@ -24,6 +24,11 @@ enum class SymbolSource : uint8_t {
   kNone,      // neither does (or too little code for one): none inside
   kStripped,  // the dynamic table does not, and there is no .symtab
 };
+
+// Whether the executable holds enough code for a TLS library (256 KiB of
+// executable segments, from its program headers as loaded). When it does
+// not, findInExecutable finds nothing without looking further.
+bool executableMayHoldTls();
 
 // Looks up `trigger` first (SSL_write: the cheap question a program with
 // no OpenSSL inside costs), then, when found, each of `names` in the same

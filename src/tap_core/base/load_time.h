@@ -11,8 +11,10 @@
 // rather than one per page the linker happened to put a function on.
 #define TAPSHIM_LOAD_TIME __attribute__((section(".text.startup")))
 
-// For a large zero-initialised table (the key log's, the start-up arena).
-// GNU ld puts .lbss after .bss: the small variables that start-up touches
-// then share the page the loader writes anyway (where .data ends and .bss
-// begins), instead of lying beyond the tables, on a page of their own.
+// For a zero-initialised table of some size (the key log's, standby's
+// paths) that start-up does not touch. GNU ld puts .lbss after .bss: the
+// small variables that start-up touches then share the page the loader
+// writes anyway (where .data ends and .bss begins), instead of lying
+// beyond the tables, on a page of their own; and so does the start of the
+// start-up arena, which leads .lbss.
 #define TAPSHIM_LARGE_TABLE __attribute__((section(".lbss")))
