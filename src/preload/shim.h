@@ -13,8 +13,10 @@
 namespace tapshim::preload {
 
 // The engine, or nullptr when the shim is inert (no TAP_PATH_PREFIX, a
-// configuration error, a set-uid program). The first call, from the
-// constructor or from a hook that runs before it, reads the configuration.
+// configuration error, a set-uid program) or in standby, unattached. The
+// constructor reads the configuration (or the first hook, if one runs
+// before it); the first hooked call of a tapping process builds the engine
+// from it. In standby, calls look for an attach here.
 core::TapEngine* engine();
 
 // The engine if a hooked call has built it, else nullptr; neither builds

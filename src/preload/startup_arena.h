@@ -7,11 +7,14 @@
 // never allocates (a shell's /bin/true) would pay it only because the shim
 // was preloaded. Pages of the arena that are never written cost nothing.
 //
-// Only the thread inside a Scope allocates from it, and only one Scope is
-// ever open: the shim's initialisation, once per process. What it serves
-// is never given back (the shim's start-up objects live until the process
-// ends); freeing it is a no-op. When it is full, operator new falls back
-// to malloc.
+// Only the thread inside a Scope allocates from it, and one Scope is open
+// at a time: the shim's initialisation at load, then the engine's build at
+// the first hooked call (which waits for the initialisation; other threads
+// wait for the build). The build may run in a signal handler that
+// interrupted malloc: the arena takes no lock. What it serves is never
+// given back (the shim's start-up objects live until the process ends);
+// freeing it is a no-op. When it is full (a TAP_CONFIG far larger than any
+// seen), operator new falls back to malloc.
 #pragma once
 
 #include <cstddef>
