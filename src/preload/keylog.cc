@@ -18,6 +18,9 @@ namespace {
 
 constexpr size_t kPathMax = 4096;
 TAPSHIM_LARGE_TABLE char g_path[kPathMax] = {};
+// g_path is set: a small variable, so that asking (at every SSL_CTX_new,
+// in every fork child) touches no page of the path's.
+bool g_enabled = false;
 
 // The program's own callback per SSL_CTX (function per GnuTLS session,
 // callback and its argument per mbedTLS configuration): a small
@@ -46,6 +49,8 @@ class Chain {
     Entry* entry = slot(owner, /*create=*/false);
     return entry != nullptr ? entry->callback : Callback{};
   }
+  // In a forked child: another thread of the parent may have held the lock.
+  void unlockAfterFork() { mutex_.reinitialize(); }
 
  private:
   static constexpr size_t kEntries = 4096;
@@ -204,9 +209,17 @@ int mbedTlsKeys(void* conf, const unsigned char* master_secret, const unsigned c
 TAPSHIM_LOAD_TIME void configure(const char* path) {
   if (path == nullptr || path[0] == '\0' || strlen(path) >= kPathMax) return;
   std::memcpy(g_path, path, strlen(path) + 1);
+  g_enabled = true;
 }
 
-bool enabled() { return g_path[0] != '\0'; }
+bool enabled() { return g_enabled; }
+
+void forgetLocksAfterFork() {
+  if (!enabled()) return;  // the chains are untouched
+  g_openssl.unlockAfterFork();
+  g_gnutls.unlockAfterFork();
+  g_mbedtls.unlockAfterFork();
+}
 
 void onOpenSslContext(void* context) {
   if (!enabled() || context == nullptr) return;

@@ -19,6 +19,10 @@ namespace tapshim::preload::keylog {
 void configure(const char* path);
 bool enabled();
 
+// In a forked child (the atfork handler): the tables' locks start free, as
+// a thread that held one at the fork does not exist there.
+void forgetLocksAfterFork();
+
 // SSL_CTX_new returned `context`.
 void onOpenSslContext(void* context);
 // The program sets its own callback on `context`: returns the callback to

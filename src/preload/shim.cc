@@ -100,6 +100,7 @@ void forkChild() {
     }
   }
   fatal_signals::forgetAfterFork();
+  keylog::forgetLocksAfterFork();
   if (g_per_process_sink != nullptr) g_per_process_sink->forgetAfterFork();
   if (g_standby) standby::onForkChild();
   if (core::TapEngine* active = g_engine.load(std::memory_order_acquire)) active->onForkChild();
