@@ -91,14 +91,11 @@ void forkParent() {
 }
 
 void forkChild() {
-  if (g_build.load(std::memory_order_relaxed) != Build::kNothing) {
-    g_config_pid = core::os::processId();
-    // A thread of the parent was building the engine: it does not exist
-    // here, so the child builds its own.
-    if (g_build.load(std::memory_order_relaxed) == Build::kBuilding) {
-      g_build.store(Build::kPending, std::memory_order_relaxed);
-    }
-  }
+  const Build build = g_build.load(std::memory_order_relaxed);
+  if (build != Build::kNothing) g_config_pid = core::os::processId();
+  // A thread of the parent was building the engine: it does not exist
+  // here, so the child builds its own.
+  if (build == Build::kBuilding) g_build.store(Build::kPending, std::memory_order_relaxed);
   fatal_signals::forgetAfterFork();
   keylog::forgetLocksAfterFork();
   if (g_per_process_sink != nullptr) g_per_process_sink->forgetAfterFork();

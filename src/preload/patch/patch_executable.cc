@@ -96,8 +96,6 @@ void reportCannotPatch(const char* process, std::string_view why) {
 }
 
 TAPSHIM_LOAD_TIME void examineAndPatch() {
-  // Before the names are read: a small program touches no page for them.
-  if (!executableMayHoldTls()) return;
   const char* names[kMaxNames];
   FoundFunction found[kMaxNames];
   size_t count = 0;

@@ -263,9 +263,4 @@ int segmentProtection(uintptr_t address) {
   return 0;
 }
 
-TAPSHIM_LOAD_TIME bool executableMayHoldTls() {
-  const Executable executable = theExecutable();
-  return executable.seen && codeBytes(executable) >= kLeastCodeWithTls;
-}
-
 }  // namespace tapshim::preload::patch

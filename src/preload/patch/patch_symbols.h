@@ -25,11 +25,6 @@ enum class SymbolSource : uint8_t {
   kStripped,  // the dynamic table does not, and there is no .symtab
 };
 
-// Whether the executable holds enough code for a TLS library (256 KiB of
-// executable segments, from its program headers as loaded). When it does
-// not, findInExecutable finds nothing without looking further.
-bool executableMayHoldTls();
-
 // Looks up `trigger` first (SSL_write: the cheap question a program with
 // no OpenSSL inside costs), then, when found, each of `names` in the same
 // table, filling `found` (count entries).
