@@ -461,22 +461,27 @@ class Bench:
             for name in ("A", "B", "tapped"):
                 env = self.tapped_env("nginx") if name == "tapped" else self.base_env()
                 servers[name] = self.start_nginx(nginx, base, name, cert, key, root, env)  # CPU 1
-
-            def measure(name):
-                _, port = servers[name]
-                return self.wrk_requests_per_second(wrk, f"https://127.0.0.1:{port}/index.html")
-
-            results = self.rounds(["tapped"], measure)
-            for process, _ in servers.values():
-                self.stop(process)
-            traces = self.trace_files("nginx")
-            self.clean()
+            self.wrk_row("TLS: nginx HTTP/1.1 keep-alive (wrk), tapped", wrk, servers, "/index.html",
+                         "nginx")
         finally:
             shutil.rmtree(base, ignore_errors=True)
+
+    def wrk_row(self, label, wrk, servers, path, prefix):
+        """The row of an HTTPS server under wrk: rounds against `servers`
+        ({"A", "B", "tapped"}: (process, port)), which are then stopped;
+        `prefix` names the tapped one's traces, counted and cleaned."""
+        def measure(name):
+            _, port = servers[name]
+            return self.wrk_requests_per_second(wrk, f"https://127.0.0.1:{port}{path}")
+
+        results = self.rounds(["tapped"], measure)
+        for process, _ in servers.values():
+            self.stop(process)
+        traces = self.trace_files(prefix)
+        self.clean()
         untapped = median([(a + b) / 2 for a, b in zip(results["A"], results["B"])])
-        self.row("TLS: nginx HTTP/1.1 keep-alive (wrk), tapped", self.ratio(results, "tapped"),
-                 self.noise(results), ">= 0.95",
-                 f"untapped {untapped:.0f} requests/s of {s.tls_body} B; {traces} traces")
+        self.row(label, self.ratio(results, "tapped"), self.noise(results), ">= 0.95",
+                 f"untapped {untapped:.0f} requests/s of {self.sizes.tls_body} B; {traces} traces")
 
     def wrk_requests_per_second(self, wrk, url):
         """One wrk run (one thread, pinned to CPU 0) against `url`: requests
@@ -561,8 +566,8 @@ server.listen(0, '127.0.0.1', () => console.log(`port=${server.address().port}`)
         (wrk, keep-alive) tapped over untapped; and what examining the
         executable costs at start-up: node -e 0 tapped with and without
         TAP_PATCH=0 (node's 100 MB executable: its dynamic symbol table as
-        loaded, no file read), and /bin/true likewise (no OpenSSL inside: a
-        hash lookup and, for its section headers, one pread)."""
+        loaded, no file read), and /bin/true likewise (too little code to
+        hold OpenSSL: nothing more is looked at)."""
         s = self.sizes
         node, wrk, openssl = shutil.which("node"), shutil.which("wrk"), shutil.which("openssl")
         if not (node and wrk and openssl):
@@ -583,22 +588,10 @@ server.listen(0, '127.0.0.1', () => console.log(`port=${server.address().port}`)
             servers = {name: self.start_server(command, self.tapped_env("node") if name == "tapped"
                                                else self.base_env(), cpu=1)
                        for name in ("A", "B", "tapped")}
-
-            def measure(name):
-                _, port = servers[name]
-                return self.wrk_requests_per_second(wrk, f"https://127.0.0.1:{port}/")
-
-            results = self.rounds(["tapped"], measure)
-            for process, _ in servers.values():
-                self.stop(process)
-            traces = self.trace_files("node")
-            self.clean()
+            self.wrk_row("node HTTPS server (wrk), tapped: its OpenSSL detoured", wrk, servers, "/",
+                         "node")
         finally:
             shutil.rmtree(base, ignore_errors=True)
-        untapped = median([(a + b) / 2 for a, b in zip(results["A"], results["B"])])
-        self.row("node HTTPS server (wrk), tapped: its OpenSSL detoured", self.ratio(results, "tapped"),
-                 self.noise(results), ">= 0.95",
-                 f"untapped {untapped:.0f} requests/s of {s.tls_body} B; {traces} traces")
 
         # Start-up: the same tapped process with and without the examination.
         count = max(5, s.spawn_count // 10)
