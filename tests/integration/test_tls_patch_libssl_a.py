@@ -23,7 +23,6 @@ class LibsslArchiveTest(TapTestCase):
     def setUp(self):
         super().setUp()
         self.client = require_tool(os.environ["STATIC_TLS_CLIENT"])
-        self.patch_client = require_tool(os.environ["PATCH_TLS_CLIENT"])
         self.cert, self.key = make_certificate(self.dir)
 
     def run_client(self, command, env):
@@ -55,13 +54,13 @@ class LibsslArchiveTest(TapTestCase):
 
     def test_thread_started_after_the_patch(self):
         with TLSEchoServer(self.cert, self.key) as server:
-            done = self.run_client([self.patch_client, "thread", str(server.port), self.cert, MESSAGE.decode()],
+            done = self.run_client([self.client, "thread", str(server.port), self.cert, MESSAGE.decode()],
                                    tls_env(self.prefix))
         self.assert_plaintext(server, done)
 
     def test_forked_child(self):
         with TLSEchoServer(self.cert, self.key) as server:
-            done = self.run_client([self.patch_client, "fork", str(server.port), self.cert, MESSAGE.decode()],
+            done = self.run_client([self.client, "fork", str(server.port), self.cert, MESSAGE.decode()],
                                    tls_env(self.prefix))
         self.assert_plaintext(server, done)
         [trace] = self.traces()
@@ -69,7 +68,7 @@ class LibsslArchiveTest(TapTestCase):
 
     def test_exec_of_another_program(self):
         with TLSEchoServer(self.cert, self.key) as server:
-            done = self.run_client([self.patch_client, "exec", self.client, str(server.port), self.cert,
+            done = self.run_client([self.client, "exec", self.client, str(server.port), self.cert,
                                     MESSAGE.decode()], tls_env(self.prefix))
         self.assert_plaintext(server, done)
         [trace] = self.traces()

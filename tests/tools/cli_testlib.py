@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import textwrap
+import time
 
 LAUNCHER = os.environ.get("TAPSHIM_LAUNCHER", "")
 VIEW = os.environ.get("TAPSHIM_VIEW", "")
@@ -71,3 +72,11 @@ PLAN_CLIENT = textwrap.dedent("""
                 pass
     sock.close()
 """)
+
+def wait_for(predicate, timeout=60.0):
+    """Polls `predicate` every 50 ms; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        time.sleep(0.05)

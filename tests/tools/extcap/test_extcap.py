@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from cli_testlib import LAUNCHER, clean_env, require_tools
+from cli_testlib import LAUNCHER, clean_env, require_tools, wait_for
 from servers import PYTHON, EchoServer
 from tap2pcap.tshark_judge import analysis_flags, follow_streams
 
@@ -377,14 +377,6 @@ class StopTest(unittest.TestCase):
         wait_for(self.program_gone)
         # Ended by the launcher, not killed after the grace period.
         self.assertEqual(os.listdir(self.tmpdir), [])
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.05)
 
 
 if __name__ == "__main__":

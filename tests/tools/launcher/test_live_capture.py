@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from cli_testlib import LAUNCHER, PLAN_CLIENT, clean_env, launch, require_tools
+from cli_testlib import LAUNCHER, PLAN_CLIENT, clean_env, launch, require_tools, wait_for
 from servers import PYTHON, EchoServer
 from tap2pcap.tshark_judge import analysis_flags, follow_streams
 
@@ -178,14 +178,6 @@ class LiveCaptureTest(unittest.TestCase):
             self.assertEqual(len(lines), 1, lines)
             self.assertTrue(lines[0].startswith("tapshim: ") and text in lines[0], lines)
         self.assert_private_directory_gone()
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.05)
 
 
 if __name__ == "__main__":
