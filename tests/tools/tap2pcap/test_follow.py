@@ -134,6 +134,19 @@ class FollowTest(lib.TapTestCase):
         self.addCleanup(self.stop, process)
         return process
 
+    def streamed_trace_elsewhere(self, messages):
+        """One client connection sending `messages` messages, streamed into
+        a directory of its own (not the followed one): its trace's path and
+        bytes."""
+        source_dir = tempfile.mkdtemp(prefix="tapshim-follow-src-")
+        self.addCleanup(shutil.rmtree, source_dir, ignore_errors=True)
+        env = lib.shim_env(os.path.join(source_dir, "trace"), TAP_STREAMING=1)
+        subprocess.run([sys.executable, "-c", CLIENT, str(self.port), "1", str(messages), "0"], env=env,
+                       check=True, stdout=subprocess.DEVNULL, timeout=60)
+        [source] = lib.trace_paths(os.path.join(source_dir, "trace"))
+        with open(source, "rb") as f:
+            return source, f.read()
+
     def follow(self, *inputs, output="-", extra=()):
         process = subprocess.Popen([TAP2PCAP, "--follow", *inputs, "-o", output, *extra],
                                    stdout=subprocess.PIPE if output == "-" else subprocess.DEVNULL,
@@ -273,14 +286,7 @@ class FollowTest(lib.TapTestCase):
         """A record is handed on only once it is whole: the trace is copied
         into the followed directory (a file that appears after the start)
         up to the middle of a record, then completed."""
-        source_dir = tempfile.mkdtemp(prefix="tapshim-follow-src-")
-        self.addCleanup(shutil.rmtree, source_dir, ignore_errors=True)
-        env = lib.shim_env(os.path.join(source_dir, "trace"), TAP_STREAMING=1)
-        subprocess.run([sys.executable, "-c", CLIENT, str(self.port), "1", "3", "0"], env=env,
-                       check=True, stdout=subprocess.DEVNULL, timeout=60)
-        [source] = lib.trace_paths(os.path.join(source_dir, "trace"))
-        with open(source, "rb") as f:
-            data = f.read()
+        source, data = self.streamed_trace_elsewhere(messages=3)
         records = split_length_delimited(data)
         [cut] = [k for k, record in enumerate(records) if message(0, 1) in record]
         half = sum(len(r) for r in records[:cut]) + len(records[cut]) // 2
@@ -304,14 +310,7 @@ class FollowTest(lib.TapTestCase):
         self.check_reassembles(self.save(reader.data), [target])
 
     def test_incomplete_record_at_the_end_is_said(self):
-        source_dir = tempfile.mkdtemp(prefix="tapshim-follow-src-")
-        self.addCleanup(shutil.rmtree, source_dir, ignore_errors=True)
-        env = lib.shim_env(os.path.join(source_dir, "trace"), TAP_STREAMING=1)
-        subprocess.run([sys.executable, "-c", CLIENT, str(self.port), "1", "2", "0"], env=env,
-                       check=True, stdout=subprocess.DEVNULL, timeout=60)
-        [source] = lib.trace_paths(os.path.join(source_dir, "trace"))
-        with open(source, "rb") as f:
-            data = f.read()
+        source, data = self.streamed_trace_elsewhere(messages=2)
         target = os.path.join(self.traces_dir, os.path.basename(source))
         with open(target, "wb") as f:
             f.write(data[:-3])
